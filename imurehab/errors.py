@@ -1,0 +1,176 @@
+"""The exception tree of imurehab: one root, subclasses with structured fields.
+
+Every error the library raises on purpose derives from :class:`ImurehabError`. Subclasses carry the
+facts a caller needs to act (which sensor, which column, which row, which byte offset, which path) as
+attributes, and a message that names them, so the command-line app can print one clear line.
+
+Examples
+--------
+>>> import numpy as np
+>>> from imurehab import SensorInfo, SensorSamples, ImurehabError
+>>> info = SensorInfo(sensor_id="S1", family="generic", rate_hz=100.0)
+>>> try:
+...     SensorSamples(info=info, time_us=np.array([2, 1]), acc=np.zeros((2, 3)), gyr=np.zeros((2, 3)))
+... except ImurehabError as err:
+...     print(type(err).__name__, err.sensor_id, err.index)
+TimeOrderError S1 1
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "DataValidationError",
+    "DatasetNotFoundError",
+    "DuplicateSensorError",
+    "IdentifierError",
+    "ImportFormatError",
+    "ImurehabError",
+    "NonFiniteError",
+    "PartitionExistsError",
+    "SchemaError",
+    "ShapeError",
+    "SimulationError",
+    "StoreError",
+    "TimeOrderError",
+    "UnitsError",
+]
+
+
+class ImurehabError(Exception):
+    """Root of every error imurehab raises on purpose.
+
+    Catch this to handle any library failure; the message is one line meant for a person.
+    """
+
+
+# --- data validation -------------------------------------------------------------------------------
+
+
+class DataValidationError(ImurehabError, ValueError):
+    """Data handed to imurehab breaks a documented rule.
+
+    Attributes
+    ----------
+    sensor_id : str or None
+        The sensor whose data is wrong, where one is concerned.
+    column : str or None
+        The array or column that is wrong (``"acc"``, ``"time_us"``, ...).
+    index : int or None
+        The first offending sample (row) index, where one can be named.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sensor_id: str | None = None,
+        column: str | None = None,
+        index: int | None = None,
+    ) -> None:
+        self.sensor_id = sensor_id
+        self.column = column
+        self.index = index
+        where = []
+        if sensor_id is not None:
+            where.append(f"sensor {sensor_id!r}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        if index is not None:
+            where.append(f"sample {index}")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+class ShapeError(DataValidationError):
+    """An array has the wrong shape or length (e.g. ``acc`` not (N, 3), lengths that differ)."""
+
+
+class NonFiniteError(DataValidationError):
+    """An array holds NaN or ±inf where finite values are required."""
+
+
+class TimeOrderError(DataValidationError):
+    """Timestamps or sample indices are not strictly increasing."""
+
+
+class UnitsError(DataValidationError):
+    """Data is not in SI units, or its magnitudes show it was given in other units (g, deg/s)."""
+
+
+class DuplicateSensorError(DataValidationError):
+    """Two sensors of one recording share a sensor id."""
+
+
+class IdentifierError(DataValidationError):
+    """A subject, session or sensor id is not a safe identifier (letters, digits, ``._-``; 1–64 chars)."""
+
+
+# --- storage ---------------------------------------------------------------------------------------
+
+
+class StoreError(ImurehabError):
+    """Reading or writing a dataset failed.
+
+    Attributes
+    ----------
+    path : pathlib.Path or None
+        The file or folder concerned.
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        super().__init__(f"{self.path}: {message}" if self.path is not None else message)
+
+
+class DatasetNotFoundError(StoreError):
+    """The dataset folder, table or requested partition does not exist."""
+
+
+class PartitionExistsError(StoreError):
+    """A write would replace an existing subject/session partition and ``overwrite`` was not given."""
+
+
+class SchemaError(StoreError):
+    """A table's columns or types differ from the canonical schema.
+
+    Attributes
+    ----------
+    column : str or None
+        The offending column.
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None, column: str | None = None) -> None:
+        self.column = column
+        super().__init__(f"column {column!r}: {message}" if column else message, path=path)
+
+
+class ImportFormatError(ImurehabError, ValueError):
+    """A file brought in with ``imurehab import`` is not in the documented generic format.
+
+    Attributes
+    ----------
+    file : pathlib.Path
+        The file being read.
+    row : int or None
+        The 1-based data row (header excluded) of the first problem, where one can be named.
+    column : str or None
+        The column concerned.
+    """
+
+    def __init__(
+        self, message: str, *, file: str | Path, row: int | None = None, column: str | None = None
+    ) -> None:
+        self.file = Path(file)
+        self.row = row
+        self.column = column
+        where = [str(self.file)]
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        super().__init__(f"{', '.join(where)}: {message}")
+
+
+class SimulationError(ImurehabError, ValueError):
+    """A simulation was asked for something it cannot produce (unknown movement, bad parameter)."""

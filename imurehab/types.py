@@ -1,0 +1,530 @@
+"""Core containers: one sensor's samples, session metadata, and a recording of several sensors.
+
+Conventions (see DESIGN.md):
+
+- Units are SI: specific force in m/s² (gravity included: a sensor at rest reads +9.81 m/s² along the
+  axis pointing up), angular rate in rad/s, magnetic flux density in µT, time in seconds.
+- ``time_us`` is int64 microseconds since the Unix epoch, UTC: the sample's time on the common timeline.
+- ``sample_index`` is the device's own int64 running index of each sample; a jump of more than one is a
+  lost sample. ``device_time`` is the raw device clock value (ticks of ``SensorInfo.device_clock_hz``).
+- Sensor frame axes as printed on the device, right-handed.
+
+Every container validates on construction and raises a subclass of
+:class:`imurehab.errors.DataValidationError` that names the sensor, column and first bad sample.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from imurehab.errors import (
+    DataValidationError,
+    DuplicateSensorError,
+    IdentifierError,
+    NonFiniteError,
+    ShapeError,
+    TimeOrderError,
+    UnitsError,
+)
+
+__all__ = [
+    "SEGMENTS",
+    "STANDARD_GRAVITY",
+    "Recording",
+    "SampleFlags",
+    "SensorInfo",
+    "SensorSamples",
+    "SessionInfo",
+    "check_identifier",
+    "datetime_to_us",
+    "us_to_datetime",
+]
+
+STANDARD_GRAVITY: Final[float] = 9.80665
+"""Standard acceleration of gravity [m/s²] (CGPM 1901), used to convert g to m/s²."""
+
+ACC_UNITS: Final[dict[str, float]] = {"m/s^2": 1.0, "g": STANDARD_GRAVITY, "mg": STANDARD_GRAVITY / 1000}
+GYR_UNITS: Final[dict[str, float]] = {"rad/s": 1.0, "deg/s": np.pi / 180.0}
+MAG_UNITS: Final[dict[str, float]] = {"uT": 1.0, "nT": 1e-3, "gauss": 100.0, "mgauss": 0.1}
+
+# Magnitude checks that catch data given in g or deg/s but declared SI. A body-worn accelerometer's median
+# |specific force| over a recording is close to 9.81 m/s²; below 3 it was almost surely in g. No consumer
+# IMU gyro measures beyond ±4000 deg/s (69.8 rad/s); larger values were almost surely in deg/s.
+_MIN_MEDIAN_ACC_NORM_MPS2: Final[float] = 3.0
+_MAX_ABS_GYR_RADS: Final[float] = 70.0
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+_PAIRED = ("thigh", "shank", "foot", "upper_arm", "forearm", "hand")
+SEGMENTS: Final[frozenset[str]] = frozenset(
+    ["pelvis", "trunk", "head"] + [f"{s}_{side}" for s in _PAIRED for side in ("left", "right")]
+)
+"""Body segment names a sensor can be placed on (``thigh_right``, ``pelvis``, ...)."""
+
+
+class SampleFlags(enum.IntFlag):
+    """Per-sample bit flags stored in the ``flags`` column (uint16)."""
+
+    NONE = 0
+    ACC_SATURATED = 1
+    """At least one accelerometer axis is at its full-scale range."""
+    GYR_SATURATED = 2
+    """At least one gyroscope axis is at its full-scale range."""
+    MAG_SATURATED = 4
+    """At least one magnetometer axis is at its full-scale range."""
+    HOST_TIME = 8
+    """The time comes from the host's receive clock, not from the device (e.g. WitMotion)."""
+    INTERPOLATED = 16
+    """The sample was filled in, not measured."""
+
+
+def check_identifier(value: str, what: str) -> str:
+    """Return ``value`` if it is a safe identifier, else raise :class:`IdentifierError`.
+
+    Identifiers become folder names (``subject=<id>``), so they are 1–64 characters of letters, digits,
+    ``.``, ``_`` and ``-``, starting with a letter or digit.
+
+    Parameters
+    ----------
+    value : str
+        The identifier.
+    what : str
+        What it identifies (``"subject"``, ``"session"``, ``"sensor"``), for the message.
+    """
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise IdentifierError(
+            f"{what} id {value!r} is not allowed: use 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit",
+            column=what,
+        )
+    return value
+
+
+def datetime_to_us(when: datetime) -> int:
+    """Microseconds since the Unix epoch of a timezone-aware datetime.
+
+    Raises
+    ------
+    DataValidationError
+        If ``when`` has no timezone: a naive time is ambiguous.
+    """
+    if when.tzinfo is None:
+        raise DataValidationError("datetime has no timezone; pass an aware datetime (e.g. UTC)")
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def us_to_datetime(us: int) -> datetime:
+    """The UTC datetime of ``us`` microseconds since the Unix epoch."""
+    return _EPOCH + timedelta(microseconds=int(us))
+
+
+@dataclass(frozen=True)
+class SensorInfo:
+    """What is known about one sensor and how it was set up.
+
+    Parameters
+    ----------
+    sensor_id : str
+        Unique id of the sensor within a recording (a serial number, or a label like ``"S1"``).
+    family : str
+        Sensor family / protocol (``"osp"``, ``"polar-pmd"``, ``"movesense-gsp"``, ``"movella-dot"``,
+        ``"witmotion"``, ``"sim"`` for the simulator, ``"generic"`` for imported files).
+    rate_hz : float
+        Nominal output data rate [Hz].
+    model : str, optional
+        Device model.
+    firmware : str, optional
+        Firmware version string.
+    acc_range_mps2 : float, optional
+        Accelerometer full-scale range [m/s²] (e.g. 16 g = 156.9).
+    gyr_range_rads : float, optional
+        Gyroscope full-scale range [rad/s] (e.g. 2000 deg/s = 34.9).
+    mag_range_ut : float, optional
+        Magnetometer full-scale range [µT].
+    device_clock_hz : float, optional
+        Tick rate of the raw ``device_time`` values [Hz] (1e6 for a µs clock).
+    """
+
+    sensor_id: str
+    family: str
+    rate_hz: float
+    model: str | None = None
+    firmware: str | None = None
+    acc_range_mps2: float | None = None
+    gyr_range_rads: float | None = None
+    mag_range_ut: float | None = None
+    device_clock_hz: float | None = None
+
+    def __post_init__(self) -> None:
+        check_identifier(self.sensor_id, "sensor")
+        if not (np.isfinite(self.rate_hz) and self.rate_hz > 0):
+            raise DataValidationError(
+                f"rate_hz must be a positive finite number, got {self.rate_hz!r}",
+                sensor_id=self.sensor_id,
+                column="rate_hz",
+            )
+        for name in ("acc_range_mps2", "gyr_range_rads", "mag_range_ut", "device_clock_hz"):
+            v = getattr(self, name)
+            if v is not None and not (np.isfinite(v) and v > 0):
+                raise DataValidationError(
+                    f"{name} must be positive and finite, got {v!r}", sensor_id=self.sensor_id, column=name
+                )
+
+
+def _as_int64(a: npt.ArrayLike, name: str, n: int | None, sid: str) -> npt.NDArray[np.int64]:
+    arr = np.asarray(a)
+    if arr.ndim != 1:
+        raise ShapeError(f"must be one-dimensional, got shape {arr.shape}", sensor_id=sid, column=name)
+    if n is not None and arr.shape[0] != n:
+        raise ShapeError(f"has {arr.shape[0]} values, expected {n}", sensor_id=sid, column=name)
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)):
+            bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise NonFiniteError("must be finite", sensor_id=sid, column=name, index=bad)
+        if np.any(arr != np.round(arr)):
+            bad = int(np.flatnonzero(arr != np.round(arr))[0])
+            raise DataValidationError("must hold whole numbers", sensor_id=sid, column=name, index=bad)
+    elif arr.dtype.kind not in "iu" and arr.size:
+        raise DataValidationError(f"must be integers, got dtype {arr.dtype}", sensor_id=sid, column=name)
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _as_vec3(a: npt.ArrayLike, name: str, n: int, sid: str) -> npt.NDArray[np.float64]:
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] != n:
+        raise ShapeError(f"must have shape ({n}, 3), got {arr.shape}", sensor_id=sid, column=name)
+    finite = np.isfinite(arr).all(axis=1)
+    if not finite.all():
+        raise NonFiniteError(
+            "holds NaN or inf", sensor_id=sid, column=name, index=int(np.flatnonzero(~finite)[0])
+        )
+    return np.ascontiguousarray(arr)
+
+
+def _strictly_increasing(a: npt.NDArray[np.int64], name: str, sid: str) -> None:
+    if a.size > 1:
+        bad = np.flatnonzero(np.diff(a) <= 0)
+        if bad.size:
+            i = int(bad[0]) + 1
+            raise TimeOrderError(
+                f"must be strictly increasing: value {int(a[i])} follows {int(a[i - 1])}",
+                sensor_id=sid,
+                column=name,
+                index=i,
+            )
+
+
+@dataclass(frozen=True, eq=False)
+class SensorSamples:
+    """The samples of one sensor, in SI units, on the common UTC timeline.
+
+    Parameters
+    ----------
+    info : SensorInfo
+        The sensor and its settings.
+    time_us : array_like of int, shape (N,)
+        Sample times, microseconds since the Unix epoch (UTC); strictly increasing.
+    acc : array_like of float, shape (N, 3)
+        Specific force in the sensor frame [m/s²], gravity included (at rest: +9.81 along up).
+    gyr : array_like of float, shape (N, 3)
+        Angular rate in the sensor frame [rad/s].
+    mag : array_like of float, shape (N, 3), optional
+        Magnetic flux density in the sensor frame [µT]; None where the sensor has no magnetometer.
+    sample_index : array_like of int, shape (N,), optional
+        The device's sample counter; strictly increasing, gaps are lost samples. Default ``0..N-1``.
+    device_time : array_like of int, shape (N,), optional
+        Raw device clock value per sample, in ticks of ``info.device_clock_hz``; None if the device has
+        no clock (the time then comes from the host and ``flags`` carries ``HOST_TIME``).
+    flags : array_like of int, shape (N,), optional
+        :class:`SampleFlags` per sample (uint16). Default all zero.
+    units : str, optional
+        Must be ``"si"``. Data in other units goes through :meth:`from_units`.
+
+    Raises
+    ------
+    ShapeError, NonFiniteError, TimeOrderError, UnitsError, IdentifierError
+        On data that breaks the rules above. Magnitudes are also checked: a median |acc| below 3 m/s² or
+        any |gyr| above 70 rad/s means the data was given in g or deg/s, and raises :class:`UnitsError`.
+    """
+
+    info: SensorInfo
+    time_us: npt.NDArray[np.int64]
+    acc: npt.NDArray[np.float64]
+    gyr: npt.NDArray[np.float64]
+    mag: npt.NDArray[np.float64] | None = None
+    sample_index: npt.NDArray[np.int64] = field(default=None)  # type: ignore[assignment]
+    device_time: npt.NDArray[np.int64] | None = None
+    flags: npt.NDArray[np.uint16] = field(default=None)  # type: ignore[assignment]
+    units: str = "si"
+
+    def __post_init__(self) -> None:
+        sid = self.info.sensor_id
+        if self.units != "si":
+            raise UnitsError(
+                f"units must be 'si' (m/s^2, rad/s, uT), got {self.units!r}; "
+                "use SensorSamples.from_units to convert",
+                sensor_id=sid,
+                column="units",
+            )
+        t = _as_int64(self.time_us, "time_us", None, sid)
+        n = t.shape[0]
+        _strictly_increasing(t, "time_us", sid)
+        acc = _as_vec3(self.acc, "acc", n, sid)
+        gyr = _as_vec3(self.gyr, "gyr", n, sid)
+        mag = None if self.mag is None else _as_vec3(self.mag, "mag", n, sid)
+        idx = np.arange(n, dtype=np.int64) if self.sample_index is None else self.sample_index
+        idx = _as_int64(idx, "sample_index", n, sid)
+        _strictly_increasing(idx, "sample_index", sid)
+        dev = None if self.device_time is None else _as_int64(self.device_time, "device_time", n, sid)
+        flags = np.zeros(n, np.uint16) if self.flags is None else np.asarray(self.flags)
+        if flags.shape != (n,):
+            raise ShapeError(f"must have shape ({n},), got {flags.shape}", sensor_id=sid, column="flags")
+        if flags.size and (flags.dtype.kind not in "iu" or flags.min() < 0 or flags.max() > 0xFFFF):
+            raise DataValidationError("must be integers in 0..65535", sensor_id=sid, column="flags")
+        if n:
+            med = float(np.median(np.linalg.norm(acc, axis=1)))
+            if med < _MIN_MEDIAN_ACC_NORM_MPS2:
+                raise UnitsError(
+                    f"median |acc| is {med:.3g}, far below gravity (9.81 m/s^2): was it given in g? "
+                    "Use SensorSamples.from_units(..., acc_unit='g')",
+                    sensor_id=sid,
+                    column="acc",
+                )
+            big = np.abs(gyr).max(axis=1) > _MAX_ABS_GYR_RADS
+            if big.any():
+                raise UnitsError(
+                    f"|gyr| exceeds {_MAX_ABS_GYR_RADS} rad/s (4000 deg/s): was it given in deg/s? "
+                    "Use SensorSamples.from_units(..., gyr_unit='deg/s')",
+                    sensor_id=sid,
+                    column="gyr",
+                    index=int(np.flatnonzero(big)[0]),
+                )
+        for name, value in (
+            ("time_us", t),
+            ("acc", acc),
+            ("gyr", gyr),
+            ("mag", mag),
+            ("sample_index", idx),
+            ("device_time", dev),
+            ("flags", flags.astype(np.uint16)),
+        ):
+            if value is not None:
+                value.flags.writeable = False
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def from_units(
+        cls,
+        info: SensorInfo,
+        time_us: npt.ArrayLike,
+        acc: npt.ArrayLike,
+        gyr: npt.ArrayLike,
+        mag: npt.ArrayLike | None = None,
+        *,
+        acc_unit: str = "m/s^2",
+        gyr_unit: str = "rad/s",
+        mag_unit: str = "uT",
+        **kwargs: npt.ArrayLike | None,
+    ) -> SensorSamples:
+        """Build samples from data in other units, converting to SI.
+
+        Parameters
+        ----------
+        info, time_us, acc, gyr, mag
+            As for the class; ``acc``, ``gyr``, ``mag`` in the units named below.
+        acc_unit : {"m/s^2", "g", "mg"}
+            Unit of ``acc`` (1 g = 9.80665 m/s²).
+        gyr_unit : {"rad/s", "deg/s"}
+            Unit of ``gyr``.
+        mag_unit : {"uT", "nT", "gauss", "mgauss"}
+            Unit of ``mag``.
+        **kwargs
+            ``sample_index``, ``device_time``, ``flags`` as for the class.
+        """
+        scales = []
+        for unit, table, col in ((acc_unit, ACC_UNITS, "acc"), (gyr_unit, GYR_UNITS, "gyr"), (mag_unit, MAG_UNITS, "mag")):
+            if unit not in table:
+                raise UnitsError(
+                    f"unknown unit {unit!r}; expected one of {sorted(table)}",
+                    sensor_id=info.sensor_id,
+                    column=col,
+                )
+            scales.append(table[unit])
+        return cls(
+            info=info,
+            time_us=np.asarray(time_us),
+            acc=np.asarray(acc, dtype=np.float64) * scales[0],
+            gyr=np.asarray(gyr, dtype=np.float64) * scales[1],
+            mag=None if mag is None else np.asarray(mag, dtype=np.float64) * scales[2],
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def __len__(self) -> int:
+        return int(self.time_us.shape[0])
+
+    @property
+    def sensor_id(self) -> str:
+        """The sensor's id."""
+        return self.info.sensor_id
+
+    @property
+    def duration_s(self) -> float:
+        """Time from the first to the last sample [s] (0 for fewer than two samples)."""
+        return float(self.time_us[-1] - self.time_us[0]) / 1e6 if len(self) > 1 else 0.0
+
+    def time_s(self, origin_us: int | None = None) -> npt.NDArray[np.float64]:
+        """Sample times in seconds since ``origin_us`` (default: the first sample)."""
+        if origin_us is None:
+            origin_us = int(self.time_us[0]) if len(self) else 0
+        return (self.time_us - origin_us).astype(np.float64) / 1e6
+
+    def lost_samples(self) -> int:
+        """How many samples the device counter says were lost (sum of gaps in ``sample_index``)."""
+        if len(self) < 2:
+            return 0
+        return int((self.sample_index[-1] - self.sample_index[0] + 1) - len(self))
+
+    def equals(self, other: SensorSamples) -> bool:
+        """True if ``other`` has the same info and bit-identical arrays."""
+        if self.info != other.info:
+            return False
+        for name in ("time_us", "acc", "gyr", "mag", "sample_index", "device_time", "flags"):
+            a, b = getattr(self, name), getattr(other, name)
+            if (a is None) != (b is None):
+                return False
+            if a is not None and not np.array_equal(a, b):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """Metadata of one recorded session. Pseudonymous: no names or birth dates.
+
+    Parameters
+    ----------
+    session_id : str
+        Session id, unique per subject.
+    subject_id : str
+        Pseudonymous subject id.
+    start_time : datetime
+        Start of the session, timezone-aware (stored as UTC, µs resolution).
+    placements : Mapping[str, str]
+        Sensor id → body segment (see :data:`SEGMENTS`, e.g. ``"thigh_right"``).
+    exercise : str, optional
+        Exercise or protocol name (e.g. ``"seated-knee-extension"``).
+    """
+
+    session_id: str
+    subject_id: str
+    start_time: datetime
+    placements: Mapping[str, str] = field(default_factory=dict)
+    exercise: str | None = None
+
+    def __post_init__(self) -> None:
+        check_identifier(self.session_id, "session")
+        check_identifier(self.subject_id, "subject")
+        us = datetime_to_us(self.start_time)
+        object.__setattr__(self, "start_time", us_to_datetime(us))
+        placements = dict(self.placements)
+        for sensor, segment in placements.items():
+            check_identifier(sensor, "sensor")
+            if segment not in SEGMENTS:
+                raise DataValidationError(
+                    f"unknown segment {segment!r} for sensor {sensor!r}; expected one of {sorted(SEGMENTS)}",
+                    sensor_id=sensor,
+                    column="placements",
+                )
+        object.__setattr__(self, "placements", placements)
+
+    @property
+    def start_us(self) -> int:
+        """Session start, microseconds since the Unix epoch (UTC)."""
+        return datetime_to_us(self.start_time)
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """Several sensors recorded in one session.
+
+    Parameters
+    ----------
+    session : SessionInfo
+        Session metadata; its placements may only name sensors of this recording.
+    sensors : sequence of SensorSamples
+        One entry per sensor; sensor ids must be unique.
+
+    Raises
+    ------
+    DuplicateSensorError
+        If two sensors share an id.
+    DataValidationError
+        If a placement names a sensor that is not in the recording.
+    """
+
+    session: SessionInfo
+    sensors: tuple[SensorSamples, ...]
+
+    def __post_init__(self) -> None:
+        sensors = tuple(self.sensors)
+        seen: set[str] = set()
+        for s in sensors:
+            if not isinstance(s, SensorSamples):
+                raise DataValidationError(f"sensors must be SensorSamples, got {type(s).__name__}")
+            if s.sensor_id in seen:
+                raise DuplicateSensorError("appears twice in the recording", sensor_id=s.sensor_id)
+            seen.add(s.sensor_id)
+        for sensor in self.session.placements:
+            if sensor not in seen:
+                raise DataValidationError(
+                    "is placed on a segment but is not in the recording",
+                    sensor_id=sensor,
+                    column="placements",
+                )
+        object.__setattr__(self, "sensors", sensors)
+
+    def __getitem__(self, sensor_id: str) -> SensorSamples:
+        for s in self.sensors:
+            if s.sensor_id == sensor_id:
+                return s
+        raise KeyError(sensor_id)
+
+    def __iter__(self) -> Iterator[SensorSamples]:
+        return iter(self.sensors)
+
+    def __len__(self) -> int:
+        return len(self.sensors)
+
+    @property
+    def sensor_ids(self) -> list[str]:
+        """The sensor ids, in recording order."""
+        return [s.sensor_id for s in self.sensors]
+
+    def sensor_on(self, segment: str) -> SensorSamples:
+        """The samples of the sensor placed on ``segment`` (e.g. ``"shank_right"``).
+
+        Raises
+        ------
+        KeyError
+            If no sensor is placed on that segment.
+        """
+        for sensor, seg in self.session.placements.items():
+            if seg == segment:
+                return self[sensor]
+        raise KeyError(f"no sensor is placed on {segment!r}")
+
+    def equals(self, other: Recording) -> bool:
+        """True if the session metadata and every sensor's samples are identical (order-insensitive)."""
+        if self.session != other.session or sorted(self.sensor_ids) != sorted(other.sensor_ids):
+            return False
+        return all(s.equals(other[s.sensor_id]) for s in self.sensors)
