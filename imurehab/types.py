@@ -352,7 +352,8 @@ class SensorSamples:
             ``sample_index``, ``device_time``, ``flags`` as for the class.
         """
         scales = []
-        for unit, table, col in ((acc_unit, ACC_UNITS, "acc"), (gyr_unit, GYR_UNITS, "gyr"), (mag_unit, MAG_UNITS, "mag")):
+        wanted = ((acc_unit, ACC_UNITS, "acc"), (gyr_unit, GYR_UNITS, "gyr"), (mag_unit, MAG_UNITS, "mag"))
+        for unit, table, col in wanted:
             if unit not in table:
                 raise UnitsError(
                     f"unknown unit {unit!r}; expected one of {sorted(table)}",

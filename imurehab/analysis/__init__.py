@@ -1,0 +1,1 @@
+"""Clinical and training analysis: repetitions, range of motion, quality, load."""

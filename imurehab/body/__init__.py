@@ -1,0 +1,1 @@
+"""Body model: segments, sensor-to-segment calibration and joint angles."""

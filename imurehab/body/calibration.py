@@ -1,0 +1,267 @@
+"""Sensor-to-segment calibration for hinge joints (knee, elbow) that works without a magnetometer.
+
+Three steps, each a pure function:
+
+1. :func:`find_static_window` — a stretch where both sensors rest; the gravity direction in each sensor
+   then gives one anatomical axis per segment, given the calibration pose (standing or sitting).
+2. :func:`estimate_hinge_axes` — the joint's flexion axis in each sensor frame from the movement itself.
+   When both segments move, the gyroscope-only method of Seel, Raisch & Schauer ("IMU-based joint angle
+   measurement for gait analysis", Sensors 14(4), 2014) is used: for a hinge, the angular rates of the
+   two segments projected off the axis have equal norms, ``|ω₁ × j₁| = |ω₂ × j₂|``. When the parent
+   segment is (nearly) still, as in a seated knee extension, that equation cannot identify ``j₁``; the
+   child's axis is then the principal axis of its angular rate, and the parent's follows from the
+   orientations (any heading offset between the two 6D estimates is absorbed by the choice).
+3. :func:`align_heading` — 6D orientation estimates of two sensors have unrelated headings. The hinge
+   axis is one physical line, so its directions seen from both segments must agree in the earth frame;
+   the rotation about the vertical that best makes them agree (in a sliding window, to follow slow drift)
+   is applied to the parent's orientation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from scipy.ndimage import uniform_filter1d
+from scipy.optimize import least_squares
+
+from imurehab.errors import DataValidationError
+from imurehab.quaternion import quat_conjugate, quat_from_axis_angle, quat_multiply, quat_rotate
+
+__all__ = [
+    "HingeAxes",
+    "align_heading",
+    "estimate_hinge_axes",
+    "find_static_window",
+    "segment_frame",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+_REST_GYR_RADS: Final[float] = 0.15  # below this angular rate norm a limb counts as still
+_MOVING_GYR_RADS: Final[float] = 0.3  # parent must exceed this (RMS) for the gyro-only axis method
+_MAX_FIT_SAMPLES: Final[int] = 4000
+
+
+@dataclass(frozen=True)
+class HingeAxes:
+    """A hinge joint's flexion axis in the parent's and the child's sensor frames.
+
+    Attributes
+    ----------
+    parent : ndarray, shape (3,)
+        Unit axis in the parent sensor's frame.
+    child : ndarray, shape (3,)
+        Unit axis in the child sensor's frame.
+    residual_rad_s : float
+        RMS residual of the fit [rad/s]: how far the movement departs from a pure hinge (lower is better).
+    method : str
+        ``"seel2014"`` (gyro-only, both segments moving) or ``"static-parent"``.
+    """
+
+    parent: FloatArray
+    child: FloatArray
+    residual_rad_s: float
+    method: str
+
+
+def find_static_window(
+    gyrs: list[FloatArray], rate_hz: float, *, min_duration_s: float = 1.0, search_s: float | None = None
+) -> slice:
+    """First window in which every sensor rests.
+
+    Parameters
+    ----------
+    gyrs : list of ndarray, shape (N, 3)
+        Angular rates of the sensors [rad/s], on a common sample grid.
+    rate_hz : float
+        Sampling rate [Hz].
+    min_duration_s : float
+        Shortest acceptable window [s].
+    search_s : float, optional
+        Search only the first ``search_s`` seconds.
+
+    Returns
+    -------
+    slice
+        Sample range of the first window of ``min_duration_s`` in which every sensor's angular rate,
+        smoothed over 0.2 s, stays below 0.15 rad/s.
+
+    Raises
+    ------
+    DataValidationError
+        If no such window exists.
+    """
+    n = min(len(g) for g in gyrs)
+    if search_s is not None:
+        n = min(n, int(search_s * rate_hz))
+    width = max(1, int(0.2 * rate_hz))
+    still = np.ones(n, dtype=bool)
+    for g in gyrs:
+        still &= uniform_filter1d(np.linalg.norm(g[:n], axis=1), width, mode="nearest") < _REST_GYR_RADS
+    need = max(1, int(min_duration_s * rate_hz))
+    run = np.convolve(still.astype(np.int64), np.ones(need, dtype=np.int64), mode="valid")
+    hits = np.flatnonzero(run == need)
+    if hits.size == 0:
+        raise DataValidationError(
+            f"no {min_duration_s:g} s window where all sensors rest; a static calibration pose is needed "
+            "at the start of the session"
+        )
+    start = int(hits[0])
+    return slice(start, start + need)
+
+
+def _axis(theta: float, phi: float) -> FloatArray:
+    return np.array([np.cos(phi) * np.cos(theta), np.cos(phi) * np.sin(theta), np.sin(phi)])
+
+
+def _principal_axis(w: FloatArray) -> FloatArray:
+    _, _, vt = np.linalg.svd(w, full_matrices=False)
+    return np.asarray(vt[0], dtype=np.float64)
+
+
+def estimate_hinge_axes(
+    gyr_parent: FloatArray, gyr_child: FloatArray, q_parent: FloatArray, q_child: FloatArray
+) -> HingeAxes:
+    """Estimate a hinge joint's axis in both sensor frames from a movement about it.
+
+    Parameters
+    ----------
+    gyr_parent, gyr_child : ndarray, shape (N, 3)
+        Angular rates of the parent and child sensors [rad/s], same sample grid.
+    q_parent, q_child : ndarray, shape (N, 4)
+        Orientation estimates (w, x, y, z), sensor → earth; 6D estimates are fine.
+
+    Returns
+    -------
+    HingeAxes
+        The axes, each with an arbitrary sign (fixed later by :func:`segment_frame` users).
+
+    Raises
+    ------
+    DataValidationError
+        If the child barely moves: nothing identifies the axis.
+    """
+    moving = np.linalg.norm(gyr_child, axis=1) > _MOVING_GYR_RADS
+    if moving.sum() < 20:
+        raise DataValidationError("the joint barely moves: its hinge axis cannot be estimated")
+    idx = np.flatnonzero(moving)
+    if idx.size > _MAX_FIT_SAMPLES:
+        idx = idx[np.linspace(0, idx.size - 1, _MAX_FIT_SAMPLES).astype(np.int64)]
+    g1, g2 = gyr_parent[idx], gyr_child[idx]
+    parent_rms = float(np.sqrt(np.mean(np.sum(g1**2, axis=1))))
+    if parent_rms < _MOVING_GYR_RADS:
+        j2 = _principal_axis(g2)
+        j_earth = quat_rotate(q_child[idx], j2)
+        # Align signs before averaging: an axis and its negative are the same line.
+        j1_all = quat_rotate(quat_conjugate(q_parent[idx]), j_earth)
+        j1 = _principal_axis(j1_all)
+        j1 = j1 if np.dot(j1_all.mean(axis=0), j1) >= 0 else -j1
+        resid = np.linalg.norm(np.cross(g2, j2), axis=1)
+        return HingeAxes(j1, j2, float(np.sqrt(np.mean(resid**2))), "static-parent")
+
+    def residuals(p: FloatArray) -> FloatArray:
+        j1 = _axis(p[0], p[1])
+        j2 = _axis(p[2], p[3])
+        return np.linalg.norm(np.cross(g1, j1), axis=1) - np.linalg.norm(np.cross(g2, j2), axis=1)
+
+    best = None
+    # A few deterministic starting points: the cost has local minima (Seel et al. 2014, §2.2).
+    for start in ((0.0, 0.0), (np.pi / 2, 0.0), (0.0, np.pi / 2), (np.pi / 4, np.pi / 4)):
+        for start2 in ((0.0, 0.0), (np.pi / 2, 0.0), (0.0, np.pi / 2)):
+            fit = least_squares(residuals, np.array([*start, *start2]), method="lm")
+            if best is None or fit.cost < best.cost:
+                best = fit
+    assert best is not None
+    rms = float(np.sqrt(2.0 * best.cost / idx.size))
+    return HingeAxes(_axis(best.x[0], best.x[1]), _axis(best.x[2], best.x[3]), rms, "seel2014")
+
+
+def segment_frame(hinge_axis: FloatArray, up_in_sensor: FloatArray, vertical_axis: str) -> FloatArray:
+    """Rotation from a segment's anatomical frame to its sensor's frame.
+
+    Segment frames follow ISB: x anterior, y along the segment toward proximal, z the flexion axis.
+
+    Parameters
+    ----------
+    hinge_axis : ndarray, shape (3,)
+        The flexion axis in the sensor frame (becomes the segment's z).
+    up_in_sensor : ndarray, shape (3,)
+        Direction of earth-up in the sensor frame during the calibration pose (mean specific force).
+    vertical_axis : {"y", "x"}
+        Which anatomical axis points up in the calibration pose: ``"y"`` for a segment upright (standing;
+        the shank when sitting), ``"x"`` for a horizontal segment facing up (the thigh when sitting).
+
+    Returns
+    -------
+    ndarray, shape (3, 3)
+        Matrix whose columns are the segment's x, y, z axes in sensor coordinates: it maps segment-frame
+        vectors to sensor-frame vectors.
+    """
+    z = np.asarray(hinge_axis, dtype=np.float64)
+    z = z / np.linalg.norm(z)
+    v = np.asarray(up_in_sensor, dtype=np.float64)
+    v = v - np.dot(v, z) * z
+    if np.linalg.norm(v) < 1e-6:
+        raise DataValidationError("the hinge axis is vertical in the calibration pose; pick another pose")
+    v = v / np.linalg.norm(v)
+    if vertical_axis == "y":
+        y = v
+        x = np.cross(y, z)
+    elif vertical_axis == "x":
+        x = v
+        y = np.cross(z, x)
+    else:
+        raise DataValidationError(f"vertical_axis must be 'x' or 'y', got {vertical_axis!r}")
+    return np.column_stack([x, y, z])
+
+
+def align_heading(
+    q_parent: FloatArray,
+    q_child: FloatArray,
+    axis_parent: FloatArray,
+    axis_child: FloatArray,
+    rate_hz: float,
+    *,
+    window_s: float = 20.0,
+) -> FloatArray:
+    """Rotate the parent's orientation about earth-up so the hinge axis agrees with the child's.
+
+    Parameters
+    ----------
+    q_parent, q_child : ndarray, shape (N, 4)
+        Orientations (w, x, y, z), sensor → ENU earth, e.g. from 6D fusion.
+    axis_parent, axis_child : ndarray, shape (3,)
+        The hinge axis in each sensor frame, signs consistent (same physical direction).
+    rate_hz : float
+        Sampling rate [Hz].
+    window_s : float
+        Length of the sliding window over which the heading offset is taken as constant [s].
+
+    Returns
+    -------
+    ndarray, shape (N, 4)
+        The parent's orientation with its heading aligned to the child's.
+
+    Notes
+    -----
+    With ``a`` and ``b`` the horizontal components of the axis in the earth frame seen from the parent and
+    the child, the least-squares heading offset is ``atan2(Σ (a × b)_z, Σ a · b)``. Horizontal components
+    weight themselves: when the axis points up, heading is unobservable and contributes nothing.
+    """
+    a = quat_rotate(q_parent, axis_parent)[:, :2]
+    b = quat_rotate(q_child, axis_child)[:, :2]
+    cross = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    dot = np.sum(a * b, axis=1)
+    width = max(1, int(window_s * rate_hz))
+    if width >= len(dot):
+        cross_s = np.full(len(dot), cross.sum())
+        dot_s = np.full(len(dot), dot.sum())
+    else:
+        cross_s = uniform_filter1d(cross, width, mode="nearest")
+        dot_s = uniform_filter1d(dot, width, mode="nearest")
+    delta = np.arctan2(cross_s, dot_s)
+    turn = quat_from_axis_angle(np.array([0.0, 0.0, 1.0]), delta)
+    return quat_multiply(turn, q_parent)
