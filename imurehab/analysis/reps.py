@@ -24,7 +24,7 @@ __all__ = ["Rep", "segment_reps"]
 FloatArray = npt.NDArray[np.float64]
 
 _ONSET_FRACTION: Final[float] = 0.1  # movement starts/ends where the excursion crosses 10% of its peak
-_MIN_PROMINENCE_FRACTION: Final[float] = 0.4  # of the set's typical (95th percentile) excursion
+_MIN_PROMINENCE_FRACTION: Final[float] = 0.25  # of the set's typical (95th percentile) excursion
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ class Rep:
     peak : int
         Sample index of the excursion's extreme.
     min_deg, max_deg : float
-        Smallest and largest angle from the preceding to the following rest [deg].
+        Smallest and largest angle from the preceding to the following rest [deg], from the trace
+        smoothed over 0.1 s so that sensor noise does not widen the range.
     rom_deg : float
         Range of motion ``max_deg - min_deg`` [deg].
     """
@@ -122,8 +123,8 @@ def segment_reps(
         before = np.flatnonzero(excursion[lo : p + 1] <= level)
         after = np.flatnonzero(excursion[p : hi + 1] <= level)
         start = lo + int(before[-1]) if before.size else lo
-        end = p + int(after[0]) if after.size else hi
-        window = a[lo : hi + 1]
+        end = int(p + after[0]) if after.size else hi
+        window = smooth[lo : hi + 1]
         lo_deg, hi_deg = float(window.min()), float(window.max())
         if hi_deg - lo_deg < min_rom_deg:
             continue

@@ -1,0 +1,275 @@
+"""Process a session: samples → orientation → joint angles → repetitions and ROM.
+
+Each step is a pure function of typed data; :func:`process_recording` composes them and returns the
+results as polars DataFrames in the canonical table schemas (see :mod:`imurehab.store.schema`).
+:func:`process_session` reads a session from a dataset, processes it and writes the results beside it.
+The command-line app and the demo both call these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from imurehab.analysis.reps import Rep, segment_reps
+from imurehab.body.angles import HINGE_JOINTS, HingeJointAngles, hinge_joint_angles
+from imurehab.errors import DataValidationError
+from imurehab.fusion import FusionResult, estimate_orientation_detailed
+from imurehab.quaternion import from_rotation, to_rotation
+from imurehab.store import read_recording, write_table
+from imurehab.store import schema as col
+from imurehab.types import Recording, SensorSamples
+
+__all__ = ["EXERCISE_JOINTS", "JointResult", "ProcessedSession", "process_recording", "process_session"]
+
+FloatArray = npt.NDArray[np.float64]
+
+EXERCISE_JOINTS: Final[dict[str, tuple[str, str]]] = {
+    "seated-knee-extension": ("knee", "sitting"),
+    "squat": ("knee", "standing"),
+    "elbow-flexion": ("elbow", "standing"),
+}
+"""Exercise → (joint whose flexion is measured, calibration pose at the start of the set)."""
+
+
+@dataclass(frozen=True, eq=False)
+class JointResult:
+    """One joint's angles on a common time grid, its calibration, and its repetitions.
+
+    Attributes
+    ----------
+    joint, side : str
+        Joint name (``"knee"``) and side (``"left"``/``"right"``).
+    time_us : ndarray of int64, shape (M,)
+        Times of the angle samples [µs since the Unix epoch, UTC].
+    angles : HingeJointAngles
+        Angles [deg] and calibration details.
+    reps : list of Rep
+        Repetitions found in the flexion angle (indices into ``time_us``).
+    """
+
+    joint: str
+    side: str
+    time_us: npt.NDArray[np.int64]
+    angles: HingeJointAngles
+    reps: list[Rep]
+
+
+@dataclass(frozen=True, eq=False)
+class ProcessedSession:
+    """The results of processing one recording, as canonical tables and as typed objects.
+
+    Attributes
+    ----------
+    orientation, joint_angles, reps : polars.DataFrame
+        Rows for the ``orientation``, ``joint_angles`` and ``reps`` tables.
+    joints : list of JointResult
+        Per-joint details (calibration quality, repetition indices).
+    notes : list of str
+        What could not be computed and why (e.g. a joint with only one sensor).
+    """
+
+    orientation: pl.DataFrame
+    joint_angles: pl.DataFrame
+    reps: pl.DataFrame
+    joints: list[JointResult]
+    notes: list[str] = field(default_factory=list)
+
+
+def _fuse(sensor: SensorSamples) -> FusionResult:
+    return estimate_orientation_detailed(sensor.acc, sensor.gyr, sensor.info.rate_hz, sensor.mag)
+
+
+def _orientation_rows(sensor: SensorSamples, segment: str | None, fused: FusionResult) -> pl.DataFrame:
+    n = len(sensor)
+    bias = fused.gyr_bias if fused.gyr_bias is not None else np.full((n, 3), np.nan)
+    return pl.DataFrame(
+        {
+            col.SENSOR: [sensor.sensor_id] * n,
+            col.SEGMENT: [segment] * n,
+            col.TIME: pl.Series(sensor.time_us).cast(pl.Datetime("us", "UTC")),
+            col.Q_W: fused.quat[:, 0],
+            col.Q_X: fused.quat[:, 1],
+            col.Q_Y: fused.quat[:, 2],
+            col.Q_Z: fused.quat[:, 3],
+            col.REST: fused.rest,
+            col.MAG_DISTURBED: pl.Series(fused.mag_disturbed, dtype=pl.Boolean)
+            if fused.mag_disturbed is not None
+            else pl.Series([None] * n, dtype=pl.Boolean),
+            col.BIAS_X: bias[:, 0],
+            col.BIAS_Y: bias[:, 1],
+            col.BIAS_Z: bias[:, 2],
+        },
+        schema=col.polars_schema(col.ORIENTATION),
+    ).with_columns(pl.col(col.BIAS_X, col.BIAS_Y, col.BIAS_Z).fill_nan(None))
+
+
+def _resample(
+    t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], values: FloatArray
+) -> FloatArray:
+    return np.column_stack([np.interp(t_dst, t_src, values[:, k]) for k in range(values.shape[1])])
+
+
+def _resample_quat(t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], q: FloatArray) -> FloatArray:
+    from scipy.spatial.transform import Slerp
+
+    slerp = Slerp((t_src - t_src[0]).astype(np.float64), to_rotation(q))
+    return from_rotation(slerp((t_dst - t_src[0]).astype(np.float64)))
+
+
+def _hinge_joint(
+    joint: str,
+    side: str,
+    pose: str,
+    parent: SensorSamples,
+    child: SensorSamples,
+    q_parent: FloatArray,
+    q_child: FloatArray,
+) -> JointResult:
+    # The parent's samples inside the child's time span form the common grid.
+    inside = (parent.time_us >= child.time_us[0]) & (parent.time_us <= child.time_us[-1])
+    if inside.sum() < 10:
+        raise DataValidationError(f"{joint} {side}: the two sensors' recordings barely overlap in time")
+    t = parent.time_us[inside]
+    angles = hinge_joint_angles(
+        q_parent[inside],
+        _resample_quat(child.time_us, t, q_child),
+        parent.gyr[inside],
+        _resample(child.time_us, t, child.gyr),
+        parent.acc[inside],
+        _resample(child.time_us, t, child.acc),
+        parent.info.rate_hz,
+        joint=joint,
+        pose=pose,  # type: ignore[arg-type]
+    )
+    reps = segment_reps(angles.flexion_deg, parent.info.rate_hz)
+    return JointResult(joint, side, t, angles, reps)
+
+
+def _joint_angle_rows(j: JointResult) -> pl.DataFrame:
+    n = len(j.time_us)
+    return pl.DataFrame(
+        {
+            col.JOINT: [j.joint] * n,
+            col.SIDE: [j.side] * n,
+            col.TIME: pl.Series(j.time_us).cast(pl.Datetime("us", "UTC")),
+            col.FLEXION_DEG: j.angles.flexion_deg,
+            col.ABDUCTION_DEG: j.angles.abduction_deg,
+            col.ROTATION_DEG: j.angles.rotation_deg,
+        },
+        schema=col.polars_schema(col.JOINT_ANGLES),
+    )
+
+
+def _rep_rows(j: JointResult, exercise: str | None) -> pl.DataFrame:
+    t = j.time_us
+    return pl.DataFrame(
+        {
+            col.EXERCISE: [exercise] * len(j.reps),
+            col.JOINT: [j.joint] * len(j.reps),
+            col.SIDE: [j.side] * len(j.reps),
+            col.REP: [r.rep for r in j.reps],
+            col.START: pl.Series([int(t[r.start]) for r in j.reps], dtype=pl.Int64).cast(
+                pl.Datetime("us", "UTC")
+            ),
+            col.END: pl.Series([int(t[r.end]) for r in j.reps], dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
+            col.ROM_DEG: [r.rom_deg for r in j.reps],
+            col.MIN_DEG: [r.min_deg for r in j.reps],
+            col.MAX_DEG: [r.max_deg for r in j.reps],
+            col.DURATION_S: [(int(t[r.end]) - int(t[r.start])) / 1e6 for r in j.reps],
+            col.FLAGS: [[] for _ in j.reps],
+        },
+        schema=col.polars_schema(col.REPS),
+    )
+
+
+def process_recording(rec: Recording, *, exercise: str | None = None) -> ProcessedSession:
+    """Estimate orientations, joint angles and repetitions of one recording.
+
+    Parameters
+    ----------
+    rec : Recording
+        The session; its placements say which sensor is on which segment.
+    exercise : str, optional
+        Exercise name (default: the session's). Known exercises (:data:`EXERCISE_JOINTS`) fix the joint
+        and the calibration pose; otherwise every hinge joint with both segments instrumented is
+        processed with a standing calibration pose.
+
+    Returns
+    -------
+    ProcessedSession
+        ``orientation`` for every sensor (9D where a magnetometer is present), and ``joint_angles`` and
+        ``reps`` for each instrumented hinge joint (from 6D orientations, which indoor magnetic
+        disturbances cannot corrupt). Joints that cannot be computed are listed in ``notes``.
+    """
+    exercise = exercise if exercise is not None else rec.session.exercise
+    placements = rec.session.placements
+    fused = {s.sensor_id: _fuse(s) for s in rec.sensors}
+    orientation = pl.concat(
+        [_orientation_rows(s, placements.get(s.sensor_id), fused[s.sensor_id]) for s in rec.sensors],
+        how="vertical",
+    ) if rec.sensors else col.polars_schema(col.ORIENTATION).to_frame()
+    on_segment = {seg: sid for sid, seg in placements.items()}
+    wanted = [EXERCISE_JOINTS[exercise]] if exercise in EXERCISE_JOINTS else [(j, "standing") for j in HINGE_JOINTS]
+    joints: list[JointResult] = []
+    notes: list[str] = []
+    for joint, pose in wanted:
+        jdef = HINGE_JOINTS[joint]
+        for side in ("left", "right"):
+            p_id, c_id = on_segment.get(f"{jdef.parent}_{side}"), on_segment.get(f"{jdef.child}_{side}")
+            if p_id is None or c_id is None:
+                if p_id is not None or c_id is not None:
+                    notes.append(f"{joint} {side}: needs sensors on both {jdef.parent} and {jdef.child}")
+                continue
+            try:
+                joints.append(
+                    _hinge_joint(
+                        joint, side, pose, rec[p_id], rec[c_id], fused[p_id].quat_6d, fused[c_id].quat_6d
+                    )
+                )
+            except DataValidationError as err:
+                notes.append(f"{joint} {side}: {err}")
+    angle_frames = [_joint_angle_rows(j) for j in joints]
+    rep_frames = [_rep_rows(j, exercise) for j in joints]
+    return ProcessedSession(
+        orientation=orientation,
+        joint_angles=pl.concat(angle_frames) if angle_frames else col.polars_schema(col.JOINT_ANGLES).to_frame(),
+        reps=pl.concat(rep_frames) if rep_frames else col.polars_schema(col.REPS).to_frame(),
+        joints=joints,
+        notes=notes,
+    )
+
+
+def process_session(
+    root: str | Path, *, subject: str, session: str, overwrite: bool = False
+) -> ProcessedSession:
+    """Read a session's samples from a dataset, process them and write the results tables.
+
+    Parameters
+    ----------
+    root : str or Path
+        Dataset root folder.
+    subject, session : str
+        Which session.
+    overwrite : bool
+        Replace results already written for this session.
+
+    Returns
+    -------
+    ProcessedSession
+        What was written.
+    """
+    rec = read_recording(root, subject=subject, session=session)
+    result = process_recording(rec)
+    for table, frame in (
+        (col.ORIENTATION, result.orientation),
+        (col.JOINT_ANGLES, result.joint_angles),
+        (col.REPS, result.reps),
+    ):
+        write_table(frame, root, table, subject=subject, session=session, overwrite=overwrite)
+    return result
