@@ -175,7 +175,7 @@ def import_files(
         if start.tzinfo is None:
             raise typer.BadParameter("give a timezone, e.g. 2026-01-31T09:00:00+00:00", param_hint="--start-time")
     with _errors_as_exit():
-        unit_kw = {f"{k}_unit": v for k, v in parse_units_option(units).items()} if units else {}
+        unit_kw = parse_units_option(units) if units else {}
         sensors = [
             read_generic_sensor_file(path, sensor_id=sid, start_time=start, **unit_kw)
             for sid, path in files.items()
