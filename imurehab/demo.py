@@ -98,12 +98,21 @@ def run_demo(
     """
     began = time.perf_counter()
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=progress, disable=progress is None, transient=True,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=progress,
+        disable=progress is None,
+        transient=True,
     ) as bar:
         task = bar.add_task("Simulating a seated knee-extension session", total=3)
         sim = simulate_session(
-            DEMO_EXERCISE, reps=reps, rate_hz=100.0, seed=seed, subject_id=DEMO_SUBJECT, session_id=DEMO_SESSION
+            DEMO_EXERCISE,
+            reps=reps,
+            rate_hz=100.0,
+            seed=seed,
+            subject_id=DEMO_SUBJECT,
+            session_id=DEMO_SESSION,
         )
         bar.update(task, advance=1, description="Writing the recording to Parquet")
         write_recording(sim.recording, out, overwrite=True)

@@ -109,9 +109,7 @@ def _orientation_rows(sensor: SensorSamples, segment: str | None, fused: FusionR
     ).with_columns(pl.col(col.BIAS_X, col.BIAS_Y, col.BIAS_Z).fill_nan(None))
 
 
-def _resample(
-    t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], values: FloatArray
-) -> FloatArray:
+def _resample(t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], values: FloatArray) -> FloatArray:
     return np.column_stack([np.interp(t_dst, t_src, values[:, k]) for k in range(values.shape[1])])
 
 
@@ -177,7 +175,9 @@ def _rep_rows(j: JointResult, exercise: str | None) -> pl.DataFrame:
             col.START: pl.Series([int(t[r.start]) for r in j.reps], dtype=pl.Int64).cast(
                 pl.Datetime("us", "UTC")
             ),
-            col.END: pl.Series([int(t[r.end]) for r in j.reps], dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
+            col.END: pl.Series([int(t[r.end]) for r in j.reps], dtype=pl.Int64).cast(
+                pl.Datetime("us", "UTC")
+            ),
             col.ROM_DEG: [r.rom_deg for r in j.reps],
             col.MIN_DEG: [r.min_deg for r in j.reps],
             col.MAX_DEG: [r.max_deg for r in j.reps],
@@ -210,12 +210,20 @@ def process_recording(rec: Recording, *, exercise: str | None = None) -> Process
     exercise = exercise if exercise is not None else rec.session.exercise
     placements = rec.session.placements
     fused = {s.sensor_id: _fuse(s) for s in rec.sensors}
-    orientation = pl.concat(
-        [_orientation_rows(s, placements.get(s.sensor_id), fused[s.sensor_id]) for s in rec.sensors],
-        how="vertical",
-    ) if rec.sensors else col.polars_schema(col.ORIENTATION).to_frame()
+    orientation = (
+        pl.concat(
+            [_orientation_rows(s, placements.get(s.sensor_id), fused[s.sensor_id]) for s in rec.sensors],
+            how="vertical",
+        )
+        if rec.sensors
+        else col.polars_schema(col.ORIENTATION).to_frame()
+    )
     on_segment = {seg: sid for sid, seg in placements.items()}
-    wanted = [EXERCISE_JOINTS[exercise]] if exercise in EXERCISE_JOINTS else [(j, "standing") for j in HINGE_JOINTS]
+    wanted = (
+        [EXERCISE_JOINTS[exercise]]
+        if exercise in EXERCISE_JOINTS
+        else [(j, "standing") for j in HINGE_JOINTS]
+    )
     joints: list[JointResult] = []
     notes: list[str] = []
     for joint, pose in wanted:
@@ -238,7 +246,9 @@ def process_recording(rec: Recording, *, exercise: str | None = None) -> Process
     rep_frames = [_rep_rows(j, exercise) for j in joints]
     return ProcessedSession(
         orientation=orientation,
-        joint_angles=pl.concat(angle_frames) if angle_frames else col.polars_schema(col.JOINT_ANGLES).to_frame(),
+        joint_angles=pl.concat(angle_frames)
+        if angle_frames
+        else col.polars_schema(col.JOINT_ANGLES).to_frame(),
         reps=pl.concat(rep_frames) if rep_frames else col.polars_schema(col.REPS).to_frame(),
         joints=joints,
         notes=notes,

@@ -83,10 +83,15 @@ def demo(
 
 def _show_demo(report: dict[str, Any]) -> None:
     c = err_console
-    c.print(f"[bold]Dataset:[/] {report['dataset']}  (subject {report['subject']}, session {report['session']})")
+    c.print(
+        f"[bold]Dataset:[/] {report['dataset']}  (subject {report['subject']}, session {report['session']})"
+    )
     for joint in report["joints"]:
-        t = Table(title=f"{joint['joint']} {joint['side']}: reps found {joint['reps_found']} / truth "
-                  f"{joint['reps_truth']}", title_justify="left")
+        t = Table(
+            title=f"{joint['joint']} {joint['side']}: reps found {joint['reps_found']} / truth "
+            f"{joint['reps_truth']}",
+            title_justify="left",
+        )
         for name in ("rep", "ROM [deg]", "truth [deg]", "error [deg]"):
             t.add_column(name, justify="right")
         for r in joint["reps"]:
@@ -98,8 +103,11 @@ def _show_demo(report: dict[str, Any]) -> None:
             )
         c.print(t)
         c.print(
-            f"ROM error: mean |e| {joint['rom_mae_deg']:.2f} deg, max |e| {joint['rom_max_abs_error_deg']:.2f} deg; "
-            f"flexion RMSE vs truth {joint['flexion_rmse_deg']:.2f} deg (calibration: {joint['calibration']})"
+            f"ROM error: mean |e| {joint['rom_mae_deg']:.2f} deg, "
+            f"max |e| {joint['rom_max_abs_error_deg']:.2f} deg; "
+            f"flexion RMSE vs truth {joint['flexion_rmse_deg']:.2f} deg "
+            f"(calibration: {joint['calibration']['method']}, "
+            f"off-axis {joint['calibration']['off_axis_rms_deg']:.1f} deg)"
         )
     for note in report["notes"]:
         c.print(f"[yellow]note:[/] {note}")
@@ -146,7 +154,8 @@ def import_files(
     session: Annotated[str, typer.Option(help="Session id.")],
     out: Annotated[Path, typer.Option(help="Dataset folder to write into.")],
     placement: Annotated[
-        list[str] | None, typer.Option("--placement", help="ID=SEGMENT_SIDE, e.g. S1=thigh_right (repeatable).")
+        list[str] | None,
+        typer.Option("--placement", help="ID=SEGMENT_SIDE, e.g. S1=thigh_right (repeatable)."),
     ] = None,
     exercise: Annotated[str | None, typer.Option(help="Exercise name, e.g. seated-knee-extension.")] = None,
     units: Annotated[
@@ -171,9 +180,13 @@ def import_files(
         try:
             start = datetime.fromisoformat(start_time)
         except ValueError:
-            raise typer.BadParameter(f"not an ISO 8601 time: {start_time!r}", param_hint="--start-time") from None
+            raise typer.BadParameter(
+                f"not an ISO 8601 time: {start_time!r}", param_hint="--start-time"
+            ) from None
         if start.tzinfo is None:
-            raise typer.BadParameter("give a timezone, e.g. 2026-01-31T09:00:00+00:00", param_hint="--start-time")
+            raise typer.BadParameter(
+                "give a timezone, e.g. 2026-01-31T09:00:00+00:00", param_hint="--start-time"
+            )
     with _errors_as_exit():
         unit_kw = parse_units_option(units) if units else {}
         sensors = [

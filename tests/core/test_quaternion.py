@@ -18,7 +18,9 @@ from imurehab.quaternion import (
 )
 
 finite = st.floats(-1.0, 1.0, allow_nan=False)
-quats = arrays(np.float64, (4,), elements=finite).filter(lambda q: np.linalg.norm(q) > 0.1).map(quat_normalize)
+quats = (
+    arrays(np.float64, (4,), elements=finite).filter(lambda q: np.linalg.norm(q) > 0.1).map(quat_normalize)
+)
 vecs = arrays(np.float64, (3,), elements=st.floats(-10, 10, allow_nan=False))
 
 
@@ -47,7 +49,9 @@ def test_axis_angle_and_scalar_first_convention():
     assert np.allclose(quat_rotate(q, [1, 0, 0]), [0, 1, 0])
     assert np.allclose(from_rotation(Rotation.from_rotvec([0, 0, np.pi / 2])), q)
     assert np.allclose(quat_from_rotvec(np.zeros(3)), [1, 0, 0, 0])
-    assert quat_angle_deg(q, [1, 0, 0, 0]) == np.float64(90.0) or np.isclose(quat_angle_deg(q, [1, 0, 0, 0]), 90)
+    assert quat_angle_deg(q, [1, 0, 0, 0]) == np.float64(90.0) or np.isclose(
+        quat_angle_deg(q, [1, 0, 0, 0]), 90
+    )
 
 
 def test_vectorised_shapes():

@@ -115,7 +115,9 @@ def test_from_units_converts_to_si():
     assert s.gyr[0, 2] == pytest.approx(np.pi / 2)
     assert s.mag[0, 0] == pytest.approx(20.0)
     with pytest.raises(UnitsError, match="unknown unit"):
-        SensorSamples.from_units(SensorInfo("S1", "generic", 100.0), [0], [[0, 0, 1]], [[0, 0, 0]], acc_unit="G!")
+        SensorSamples.from_units(
+            SensorInfo("S1", "generic", 100.0), [0], [[0, 0, 1]], [[0, 0, 0]], acc_unit="G!"
+        )
 
 
 @pytest.mark.parametrize("bad", ["", "a b", "../x", "x/y", "subject=1", "-lead", "é", "x" * 65])
@@ -154,7 +156,9 @@ def test_rate_must_be_positive():
 
 
 def test_recording_lookup_and_equality():
-    rec = Recording(SessionInfo("s1", "p1", T0, placements={"A": "thigh_right"}), (make(sid="A"), make(sid="B")))
+    rec = Recording(
+        SessionInfo("s1", "p1", T0, placements={"A": "thigh_right"}), (make(sid="A"), make(sid="B"))
+    )
     assert rec.sensor_ids == ["A", "B"]
     assert rec.sensor_on("thigh_right").sensor_id == "A"
     with pytest.raises(KeyError):
