@@ -1,0 +1,101 @@
+import json
+from datetime import UTC, datetime
+
+import numpy as np
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from imurehab import SensorInfo, SensorSamples
+from imurehab.cli import app
+from imurehab.store import read_recording
+from imurehab.store.importers import write_generic_sensor_file
+from imurehab.types import datetime_to_us
+
+runner = CliRunner()
+T0 = datetime(2026, 5, 4, 8, 30, tzinfo=UTC)
+
+
+def sensor_file(tmp_path, sid, fmt="csv", n=300):
+    rng = np.random.default_rng(abs(hash(sid)) % 1000)
+    s = SensorSamples(
+        SensorInfo(sid, "generic", 100.0),
+        datetime_to_us(T0) + np.arange(n) * 10_000,
+        rng.normal([0, 0, 9.81], 0.1, (n, 3)),
+        rng.normal(0, 0.1, (n, 3)),
+    )
+    path = tmp_path / f"{sid}.{fmt}"
+    write_generic_sensor_file(s, path)
+    return s, path
+
+
+def test_import_then_info(tmp_path):
+    a, pa_ = sensor_file(tmp_path, "A")
+    b, pb = sensor_file(tmp_path, "B", "parquet")
+    out = tmp_path / "ds"
+    args = ["import", "--sensor", f"A={pa_}", "--sensor", f"B={pb}", "--subject", "001", "--session", "s1"]
+    args += ["--placement", "A=thigh_left", "--placement", "B=shank_left", "--exercise", "squat"]
+    res = runner.invoke(app, [*args, "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert [s["samples"] for s in report["sensors"]] == [300, 300]
+    rec = read_recording(out, subject="001", session="s1")
+    assert np.allclose(rec["A"].acc, a.acc) and np.array_equal(rec["B"].time_us, b.time_us)
+    assert rec.session.placements == {"A": "thigh_left", "B": "shank_left"}
+    assert rec.session.exercise == "squat"
+
+    res = runner.invoke(app, ["info", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.stdout)
+    assert info["subjects"] == 1 and info["sessions"] == 1 and info["sensors"] == 2
+    assert info["tables"]["samples"] == 600
+    assert info["session_list"][0]["subject"] == "001"
+    res = runner.invoke(app, ["info", str(out)])
+    assert res.exit_code == 0 and "samples" in res.output
+
+    # The same session again without --overwrite: refused, one line, exit 1, nothing lost.
+    res = runner.invoke(app, [*args, "--out", str(out)])
+    assert res.exit_code == 1
+    assert "error:" in res.output and "Traceback" not in res.output
+    assert pl.scan_parquet(f"{out}/samples/**/*.parquet").select(pl.len()).collect().item() == 600
+
+
+def test_import_in_g_and_deg_s(tmp_path):
+    n = 200
+    path = tmp_path / "g.csv"
+    t = np.arange(n) / 100.0
+    rows = ["time,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z"] + [f"{x},0,0,1,0,0,90" for x in t]
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "ds"
+    base = ["import", "--sensor", f"S={path}", "--subject", "p", "--session", "x", "--out", str(out)]
+    res = runner.invoke(app, base)
+    assert res.exit_code == 1 and "start" in res.output.lower()  # relative time needs --start-time
+    res = runner.invoke(app, [*base, "--start-time", "2026-01-01T10:00:00+00:00"])
+    assert res.exit_code == 1 and "in g" in res.output
+    res = runner.invoke(app, [*base, "--start-time", "2026-01-01T10:00:00+00:00", "--units", "acc=g,gyr=deg/s"])
+    assert res.exit_code == 0, res.output
+    s = read_recording(out, subject="p", session="x")["S"]
+    assert s.acc[0, 2] == pytest.approx(9.80665) and s.gyr[0, 2] == pytest.approx(np.pi / 2)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--sensor", "nofile"],
+        ["--sensor", "A=x.csv", "--placement", "A"],
+        ["--sensor", "A=x.csv", "--start-time", "yesterday"],
+        ["--sensor", "A=x.csv", "--start-time", "2026-01-01T10:00:00"],
+    ],
+)
+def test_usage_errors_exit_2(tmp_path, extra):
+    res = runner.invoke(app, ["import", "--subject", "p", "--session", "x", "--out", str(tmp_path), *extra])
+    assert res.exit_code == 2
+
+
+def test_missing_file_and_bad_dataset(tmp_path):
+    res = runner.invoke(
+        app, ["import", "--sensor", "A=missing.csv", "--subject", "p", "--session", "x", "--out", str(tmp_path)]
+    )
+    assert res.exit_code == 1 and "missing.csv" in res.output
+    res = runner.invoke(app, ["info", str(tmp_path / "nothing")])
+    assert res.exit_code == 1 and "error:" in res.output
