@@ -7,8 +7,8 @@ quaternions Hamilton, scalar first (w, x, y, z), rotating sensor-frame vectors i
 
 from imurehab._version import __version__
 from imurehab.errors import (
-    DataValidationError,
     DatasetNotFoundError,
+    DataValidationError,
     DuplicateSensorError,
     IdentifierError,
     ImportFormatError,
@@ -22,6 +22,18 @@ from imurehab.errors import (
     TimeOrderError,
     UnitsError,
 )
+from imurehab.store import (
+    SCHEMA_VERSION,
+    TABLES,
+    append_table,
+    dataset_summary,
+    list_sessions,
+    read_file_metadata,
+    read_recording,
+    read_table,
+    write_recording,
+    write_table,
+)
 from imurehab.types import (
     SEGMENTS,
     STANDARD_GRAVITY,
@@ -33,8 +45,10 @@ from imurehab.types import (
 )
 
 __all__ = [
+    "SCHEMA_VERSION",
     "SEGMENTS",
     "STANDARD_GRAVITY",
+    "TABLES",
     "DataValidationError",
     "DatasetNotFoundError",
     "DuplicateSensorError",
@@ -55,4 +69,12 @@ __all__ = [
     "TimeOrderError",
     "UnitsError",
     "__version__",
+    "append_table",
+    "dataset_summary",
+    "list_sessions",
+    "read_file_metadata",
+    "read_recording",
+    "read_table",
+    "write_recording",
+    "write_table",
 ]

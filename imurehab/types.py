@@ -112,6 +112,16 @@ def check_identifier(value: str, what: str) -> str:
 def datetime_to_us(when: datetime) -> int:
     """Microseconds since the Unix epoch of a timezone-aware datetime.
 
+    Parameters
+    ----------
+    when : datetime
+        A timezone-aware time.
+
+    Returns
+    -------
+    int
+        Microseconds since 1970-01-01T00:00:00Z.
+
     Raises
     ------
     DataValidationError
@@ -124,7 +134,13 @@ def datetime_to_us(when: datetime) -> int:
 
 
 def us_to_datetime(us: int) -> datetime:
-    """The UTC datetime of ``us`` microseconds since the Unix epoch."""
+    """The UTC datetime of a count of microseconds since the Unix epoch.
+
+    Parameters
+    ----------
+    us : int
+        Microseconds since 1970-01-01T00:00:00Z.
+    """
     return _EPOCH + timedelta(microseconds=int(us))
 
 

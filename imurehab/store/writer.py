@@ -1,0 +1,327 @@
+"""Writing a dataset: canonical tables as atomic, zstd-compressed Parquet parts with footer metadata.
+
+A write never leaves a partial ``*.parquet`` file behind: each part is written to a hidden temporary
+file in the partition folder (``.part-<n>.parquet.<random>.tmp``, which no ``*.parquet`` glob matches),
+flushed to disk, then renamed into place with :func:`os.replace`, and the folder is flushed too. A
+writer killed mid-write leaves only such a hidden file, which the next overwrite of the partition
+removes. One writer per (table, subject, session) partition at a time is assumed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final, Literal
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from imurehab.errors import PartitionExistsError
+from imurehab.store import columns as cols
+from imurehab.store import schema as sc
+from imurehab.store.layout import next_part_number, part_files, part_name, partition_dir
+from imurehab.types import Recording, SensorSamples
+
+__all__ = [
+    "COMPRESSION",
+    "METADATA_KEY",
+    "ROW_GROUP_ROWS",
+    "append_table",
+    "write_recording",
+    "write_table",
+]
+
+ROW_GROUP_ROWS: Final[int] = 131_072
+"""Rows per Parquet row group (128 Ki): large enough for fast scans, small enough to skip by time."""
+COMPRESSION: Final = "zstd"
+"""Parquet compression codec of every file."""
+METADATA_KEY: Final = "imurehab"
+"""Footer key-value metadata key; its value is JSON (see :func:`imurehab.store.read_file_metadata`)."""
+
+_Mode = Literal["create", "overwrite", "append"]
+_TMP_SUFFIX: Final = ".tmp"
+
+
+def _software_version() -> str:
+    # Imported lazily: the version is read from installed metadata, which the store only needs when writing.
+    from imurehab._version import __version__
+
+    return __version__
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries, to disk (folders only where the OS allows opening them)."""
+    if path.is_dir() and os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_dirs(path: Path) -> None:
+    """Create ``path`` and its missing parents, flushing each new entry to disk."""
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    path.mkdir(parents=True, exist_ok=True)
+    for created in reversed(missing):
+        _fsync(created.parent)
+
+
+def _write_atomic(table: pa.Table, final: Path, sort_keys: Iterable[str]) -> None:
+    """Write ``table`` to ``final`` so that readers see either nothing or the complete file."""
+    tmp = final.with_name(f".{final.name}.{secrets.token_hex(8)}{_TMP_SUFFIX}")
+    sorting = pq.SortingColumn.from_ordering(table.schema, [(k, "ascending") for k in sort_keys])
+    # Dictionary-encode strings only: on float columns the dictionary overflows and falls back to plain
+    # after costing ~5x the write time. Numbers stay PLAIN (no delta or byte-stream-split encodings),
+    # which every Parquet reader, older Spark included, decodes.
+    strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    try:
+        with pq.ParquetWriter(
+            tmp,
+            table.schema,
+            compression=COMPRESSION,
+            use_dictionary=strings,
+            sorting_columns=sorting,
+            store_schema=True,
+        ) as writer:
+            writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        _fsync(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync(final.parent)
+
+
+def _check_free(directory: Path) -> None:
+    if existing := part_files(directory):
+        raise PartitionExistsError(
+            f"partition already holds {len(existing)} file(s); pass overwrite=True to replace it",
+            path=directory,
+        )
+
+
+def _write_part(table: pa.Table, root: Path, name: str, subject: str, session: str, mode: _Mode) -> Path:
+    """Write one part of a partition; ``table`` already has the canonical schema and order."""
+    directory = partition_dir(root, name, subject, session)
+    existing = part_files(directory)
+    if mode == "create":
+        _check_free(directory)
+    final = directory / part_name(next_part_number(existing) if mode == "append" else 0)
+    metadata = {
+        "schema_version": sc.SCHEMA_VERSION,
+        "software_version": _software_version(),
+        "table": name,
+        "subject": subject,
+        "session": session,
+    }
+    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(metadata)})
+    _make_dirs(directory)
+    _write_atomic(table, final, sc.SORT_KEYS[name])
+    if mode == "overwrite":
+        # Also sweep temporary files of killed writers: with one writer per partition, none is live.
+        stale = [p for p in existing if p != final] + list(directory.glob(f".part-*{_TMP_SUFFIX}"))
+        for p in stale:
+            p.unlink(missing_ok=True)
+        if stale:
+            _fsync(directory)
+    return final
+
+
+def _sorted(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """``frame`` sorted by ``keys`` (nulls last, stable); a cheap check first skips sorted input."""
+    # The struct check is exact only without nulls in the keys, so keys with nulls are always sorted.
+    if not any(frame.get_column(k).null_count() for k in keys):
+        if frame.select(pl.struct(keys)).to_series().is_sorted():
+            return frame
+    return frame.sort(keys, nulls_last=True, maintain_order=True)
+
+
+def _frame_to_arrow(df: pl.DataFrame, table: str, directory: Path) -> pa.Table:
+    frame = _sorted(sc.conform_frame(df, table, directory), list(sc.SORT_KEYS[table]))
+    return frame.to_arrow().cast(sc.arrow_schema(table))
+
+
+def write_table(
+    df: pl.DataFrame,
+    root: str | os.PathLike[str],
+    table: str,
+    *,
+    subject: str,
+    session: str,
+    overwrite: bool = False,
+) -> Path:
+    """Write the rows of one (subject, session) partition of a canonical table.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        The rows, with the canonical columns of ``table`` (see :mod:`imurehab.store.schema`; units as
+        there: SI, degrees in ``*_deg`` columns, times ``Datetime("us", "UTC")``). Nullable columns may be
+        left out (they are written as nulls); ``subject``/``session`` are not columns.
+    root : str or os.PathLike
+        Dataset folder; created if missing.
+    table : str
+        One of :data:`~imurehab.store.schema.TABLES`.
+    subject, session : str
+        Partition ids (letters, digits, ``._-``; 1–64 characters).
+    overwrite : bool, default False
+        Replace the partition if it exists: the new part is written (atomically) first, then the old
+        parts are removed.
+
+    Returns
+    -------
+    Path
+        The part file written, ``<root>/<table>/subject=<id>/session=<id>/part-0.parquet``.
+
+    Raises
+    ------
+    SchemaError
+        If ``table`` is unknown, or a column is unknown, missing while required, of another type (no
+        implicit casts, not even int to float), or holds nulls while required.
+    PartitionExistsError
+        If the partition exists and ``overwrite`` is False.
+    IdentifierError
+        If ``subject`` or ``session`` is not a safe identifier.
+
+    See Also
+    --------
+    append_table : add another part to a partition.
+    read_table : read a table back as a LazyFrame.
+    """
+    root = Path(root)
+    directory = partition_dir(root, table, subject, session)
+    arrow = _frame_to_arrow(df, table, directory)
+    return _write_part(arrow, root, table, subject, session, "overwrite" if overwrite else "create")
+
+
+def append_table(
+    df: pl.DataFrame, root: str | os.PathLike[str], table: str, *, subject: str, session: str
+) -> Path:
+    """Add the rows of ``df`` as a new part ``part-<n+1>`` of a (subject, session) partition.
+
+    For streaming: each call writes one more file; readers see the concatenation. Each part is sorted on
+    its own, the partition as a whole is not. Parameters, checks and errors as for :func:`write_table`
+    (but an existing partition is no error).
+
+    Returns
+    -------
+    Path
+        The part file written.
+    """
+    root = Path(root)
+    directory = partition_dir(root, table, subject, session)
+    arrow = _frame_to_arrow(df, table, directory)
+    return _write_part(arrow, root, table, subject, session, "append")
+
+
+def _sessions_table(rec: Recording) -> pa.Table:
+    info = rec.session
+    last_times = [int(s.time_us[-1]) for s in rec.sensors if len(s)]
+    row = {
+        cols.START_TIME: info.start_us,
+        cols.END_TIME: max([info.start_us, *last_times]),
+        cols.EXERCISE: info.exercise,
+        cols.SOFTWARE_VERSION: _software_version(),
+        cols.PLACEMENTS: [{cols.SENSOR: k, cols.SEGMENT: v} for k, v in info.placements.items()],
+        cols.SENSORS: [
+            {
+                cols.SENSOR: s.info.sensor_id,
+                cols.FAMILY: s.info.family,
+                cols.MODEL: s.info.model,
+                cols.FIRMWARE: s.info.firmware,
+                cols.RATE_HZ: s.info.rate_hz,
+                cols.ACC_RANGE_MPS2: s.info.acc_range_mps2,
+                cols.GYR_RANGE_RADS: s.info.gyr_range_rads,
+                cols.MAG_RANGE_UT: s.info.mag_range_ut,
+                cols.DEVICE_CLOCK_HZ: s.info.device_clock_hz,
+                cols.HAS_MAG: s.mag is not None,
+                cols.HAS_DEVICE_TIME: s.device_time is not None,
+                cols.N_SAMPLES: len(s),
+            }
+            for s in rec.sensors
+        ],
+    }
+    return pa.Table.from_pylist([row], schema=sc.arrow_schema(cols.SESSIONS))
+
+
+def _sensor_batch(s: SensorSamples, schema: pa.Schema) -> pa.RecordBatch:
+    n = len(s)
+    f64 = pa.float64()
+    columns: dict[str, pa.Array] = {
+        cols.SENSOR: pa.repeat(pa.scalar(s.sensor_id, pa.string()), n),
+        cols.SAMPLE_INDEX: pa.array(s.sample_index, pa.int64()),
+        cols.TIME: pa.array(s.time_us, schema.field(cols.TIME).type),
+        cols.DEVICE_TIME: pa.nulls(n, pa.int64())
+        if s.device_time is None
+        else pa.array(s.device_time, pa.int64()),
+        cols.FLAGS: pa.array(s.flags, pa.uint16()),
+    }
+    for names, values in ((cols.ACC, s.acc), (cols.GYR, s.gyr), (cols.MAG, s.mag)):
+        for axis, name in enumerate(names):
+            columns[name] = (
+                pa.nulls(n, f64) if values is None else pa.array(np.ascontiguousarray(values[:, axis]), f64)
+            )
+    return pa.RecordBatch.from_arrays([columns[name] for name in schema.names], schema=schema)
+
+
+def _samples_table(rec: Recording) -> pa.Table:
+    schema = sc.arrow_schema(cols.SAMPLES)
+    # Sensors in id order and each sensor's times strictly increasing: rows come out sorted by (sensor,
+    # time) without a sort.
+    ordered = sorted(rec.sensors, key=lambda s: s.sensor_id)
+    return pa.Table.from_batches([_sensor_batch(s, schema) for s in ordered], schema=schema)
+
+
+def write_recording(rec: Recording, root: str | os.PathLike[str], *, overwrite: bool = False) -> list[Path]:
+    """Write a recording as its ``samples`` and ``sessions`` partitions.
+
+    ``samples`` gets one row per sample (SI units: m/s², rad/s, µT; ``time`` as ``timestamp[us, UTC]``),
+    with null ``mag_*`` for sensors without a magnetometer and null ``device_time`` for sensors without a
+    device clock. ``sessions`` gets one row: start and end time, exercise, software version, placements,
+    and each sensor's settings in recording order. ``sessions`` is written last, so a session listed
+    there has its samples on disk.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording; its session's subject and session ids name the partitions.
+    root : str or os.PathLike
+        Dataset folder; created if missing.
+    overwrite : bool, default False
+        Replace existing partitions of this subject and session.
+
+    Returns
+    -------
+    list of Path
+        The part files written: ``samples`` first, then ``sessions``.
+
+    Raises
+    ------
+    PartitionExistsError
+        If either partition exists and ``overwrite`` is False (nothing is written then).
+
+    See Also
+    --------
+    read_recording : the inverse.
+    """
+    root = Path(root)
+    subject, session = rec.session.subject_id, rec.session.session_id
+    if not overwrite:
+        for table in (cols.SAMPLES, cols.SESSIONS):
+            _check_free(partition_dir(root, table, subject, session))
+    mode: _Mode = "overwrite" if overwrite else "create"
+    return [
+        _write_part(_samples_table(rec), root, cols.SAMPLES, subject, session, mode),
+        _write_part(_sessions_table(rec), root, cols.SESSIONS, subject, session, mode),
+    ]
