@@ -71,6 +71,7 @@ def compare_with_truth(joint: JointResult, sim: SimulatedSession) -> dict[str, A
             "method": joint.angles.axes.method,
             "hinge_residual_rad_s": joint.angles.axes.residual_rad_s,
             "off_axis_rms_deg": joint.angles.off_axis_rms_deg,
+            "heading": joint.angles.heading,
         },
     }
 

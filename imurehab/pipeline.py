@@ -18,6 +18,7 @@ import polars as pl
 
 from imurehab.analysis.reps import Rep, segment_reps
 from imurehab.body.angles import HINGE_JOINTS, HingeJointAngles, hinge_joint_angles
+from imurehab.body.calibration import heading_difference_9d
 from imurehab.errors import DataValidationError
 from imurehab.fusion import FusionResult, estimate_orientation_detailed
 from imurehab.quaternion import from_rotation, to_rotation
@@ -126,17 +127,24 @@ def _hinge_joint(
     pose: str,
     parent: SensorSamples,
     child: SensorSamples,
-    q_parent: FloatArray,
-    q_child: FloatArray,
+    fused_parent: FusionResult,
+    fused_child: FusionResult,
 ) -> JointResult:
     # The parent's samples inside the child's time span form the common grid.
     inside = (parent.time_us >= child.time_us[0]) & (parent.time_us <= child.time_us[-1])
     if inside.sum() < 10:
         raise DataValidationError(f"{joint} {side}: the two sensors' recordings barely overlap in time")
     t = parent.time_us[inside]
+    q_parent = fused_parent.quat_6d[inside]
+    q_child = _resample_quat(child.time_us, t, fused_child.quat_6d)
+    hint = None
+    if parent.mag is not None and child.mag is not None:
+        hint = heading_difference_9d(
+            q_parent, fused_parent.quat[inside], q_child, _resample_quat(child.time_us, t, fused_child.quat)
+        )
     angles = hinge_joint_angles(
-        q_parent[inside],
-        _resample_quat(child.time_us, t, q_child),
+        q_parent,
+        q_child,
         parent.gyr[inside],
         _resample(child.time_us, t, child.gyr),
         parent.acc[inside],
@@ -144,6 +152,7 @@ def _hinge_joint(
         parent.info.rate_hz,
         joint=joint,
         pose=pose,  # type: ignore[arg-type]
+        heading_hint_rad=hint,
     )
     reps = segment_reps(angles.flexion_deg, parent.info.rate_hz)
     return JointResult(joint, side, t, angles, reps)
@@ -235,13 +244,17 @@ def process_recording(rec: Recording, *, exercise: str | None = None) -> Process
                     notes.append(f"{joint} {side}: needs sensors on both {jdef.parent} and {jdef.child}")
                 continue
             try:
-                joints.append(
-                    _hinge_joint(
-                        joint, side, pose, rec[p_id], rec[c_id], fused[p_id].quat_6d, fused[c_id].quat_6d
-                    )
-                )
+                result = _hinge_joint(joint, side, pose, rec[p_id], rec[c_id], fused[p_id], fused[c_id])
             except DataValidationError as err:
                 notes.append(f"{joint} {side}: {err}")
+                continue
+            joints.append(result)
+            if result.angles.heading == "ambiguous":
+                notes.append(
+                    f"{joint} {side}: without magnetometers the {jdef.parent}'s heading is ambiguous "
+                    f"(two solutions 180° apart fit); flexion may be off by twice the {jdef.parent}'s "
+                    "own rotation"
+                )
     angle_frames = [_joint_angle_rows(j) for j in joints]
     rep_frames = [_rep_rows(j, exercise) for j in joints]
     return ProcessedSession(

@@ -22,6 +22,7 @@ from imurehab.body.calibration import (
     align_heading,
     estimate_hinge_axes,
     find_static_window,
+    heading_offset,
     segment_frame,
 )
 from imurehab.errors import DataValidationError
@@ -32,18 +33,27 @@ __all__ = ["HINGE_JOINTS", "HingeJointAngles", "cardan_zxy_deg", "hinge_joint_an
 FloatArray = npt.NDArray[np.float64]
 Pose = Literal["standing", "sitting"]
 
+_AMBIGUOUS_SCORE_DEG: Final[float] = 0.5  # two solutions this close in fit cannot be told apart
+
 
 @dataclass(frozen=True)
 class _HingeDef:
     parent: str
     child: str
     flexion_sign: float  # flexion = sign × (Z Cardan angle) with ISB frames (z pointing right)
+    flexion_range_deg: tuple[float, float]  # physiologically possible flexion, with a margin
     vertical_axis: dict[str, tuple[str, str]]  # pose → (parent's vertical axis, child's vertical axis)
 
 
 HINGE_JOINTS: Final[dict[str, _HingeDef]] = {
-    "knee": _HingeDef("thigh", "shank", -1.0, {"standing": ("y", "y"), "sitting": ("x", "y")}),
-    "elbow": _HingeDef("upper_arm", "forearm", 1.0, {"standing": ("y", "y"), "sitting": ("y", "y")}),
+    # Normal active ranges: knee 0–135°, elbow 0–150° (AAOS, Greene & Heckman 1994); margins for
+    # hyperextension and for estimation error.
+    "knee": _HingeDef(
+        "thigh", "shank", -1.0, (-25.0, 170.0), {"standing": ("y", "y"), "sitting": ("x", "y")}
+    ),
+    "elbow": _HingeDef(
+        "upper_arm", "forearm", 1.0, (-25.0, 170.0), {"standing": ("y", "y"), "sitting": ("y", "y")}
+    ),
 }
 """Hinge joints: parent and child segment, the sign of flexion, and which axis is up per pose."""
 
@@ -63,6 +73,10 @@ class HingeJointAngles:
     off_axis_rms_deg : float
         RMS of abduction and rotation after removing their means [deg]: how far the estimated motion
         departs from a pure hinge. A quality figure of the calibration; a few degrees is normal.
+    heading : str
+        How the heading between the two 6D estimates was settled: ``"hinge"`` (the movement alone
+        decided), ``"magnetometer"`` (the 9D headings chose between solutions 180° apart) or
+        ``"ambiguous"`` (two solutions fit equally; flexion may be off by twice the parent's rotation).
     """
 
     flexion_deg: FloatArray
@@ -71,6 +85,7 @@ class HingeJointAngles:
     axes: HingeAxes
     static_window: slice
     off_axis_rms_deg: float
+    heading: str
 
 
 def cardan_zxy_deg(q_parent_segment: FloatArray, q_child_segment: FloatArray) -> FloatArray:
@@ -105,14 +120,18 @@ def _angles_for(
     j_parent: FloatArray,
     j_child: FloatArray,
     rate_hz: float,
-) -> FloatArray:
+) -> tuple[FloatArray, FloatArray]:
     vp, vc = joint.vertical_axis[pose]
-    q_parent_aligned = align_heading(q_parent, q_child, j_parent, j_child, rate_hz)
-    seg_p = _segment_quat(q_parent_aligned, segment_frame(j_parent, up_parent, vp))
+    delta = heading_offset(q_parent, q_child, j_parent, j_child, rate_hz)
+    seg_p = _segment_quat(align_heading(q_parent, delta), segment_frame(j_parent, up_parent, vp))
     seg_c = _segment_quat(q_child, segment_frame(j_child, up_child, vc))
     ang = cardan_zxy_deg(seg_p, seg_c)
     ang[:, 0] *= joint.flexion_sign
-    return ang
+    return ang, delta
+
+
+def _wrapped_deg(a: FloatArray) -> FloatArray:
+    return np.degrees(np.abs(np.angle(np.exp(1j * a))))
 
 
 def hinge_joint_angles(
@@ -126,6 +145,7 @@ def hinge_joint_angles(
     *,
     joint: str = "knee",
     pose: Pose = "sitting",
+    heading_hint_rad: float | None = None,
 ) -> HingeJointAngles:
     """Calibrate a hinge joint from the recording itself and compute its angles.
 
@@ -147,6 +167,10 @@ def hinge_joint_angles(
     pose : {"sitting", "standing"}
         The calibration pose at the start: sitting means thigh horizontal and shank vertical; standing
         means upright segments. Arms hang at the sides in both.
+    heading_hint_rad : float, optional
+        Heading offset between the two 6D estimates as magnetometers see it
+        (:func:`~imurehab.body.calibration.heading_difference_9d`) [rad]; used only to choose between
+        solutions 180° apart, so magnetic disturbance of tens of degrees does no harm.
 
     Returns
     -------
@@ -155,9 +179,11 @@ def hinge_joint_angles(
 
     Notes
     -----
-    The flexion axis has no sign of its own in the data; the pair of signs is chosen so that the motion
-    is closest to a pure hinge (smallest off-axis angles), then the overall sign so that flexion is on
-    average positive — true of knees and elbows, which rest in and move through flexion.
+    The flexion axis has no sign of its own in the data; of the four sign pairs, the one is kept whose
+    motion is closest to a pure hinge (smallest off-axis angles) and stays inside the joint's
+    physiological flexion range — a knee or elbow cannot flex to 180° or hyperextend by 90°. When the
+    parent segment turns only about the hinge, two solutions with headings 180° apart fit equally;
+    ``heading_hint_rad`` then decides, and without it the result says ``heading="ambiguous"``.
     """
     if joint not in HINGE_JOINTS:
         raise DataValidationError(f"unknown hinge joint {joint!r}; expected one of {sorted(HINGE_JOINTS)}")
@@ -179,19 +205,30 @@ def hinge_joint_angles(
     up_c = acc_child[static].mean(axis=0)
     axes = estimate_hinge_axes(gyr_parent, gyr_child, q_parent, q_child)
 
-    best: tuple[float, FloatArray, FloatArray] | None = None
-    child_signs = (1.0,) if axes.method == "static-parent" else (1.0, -1.0)
-    for s in child_signs:
-        jp, jc = axes.parent, s * axes.child
-        ang = _angles_for(jdef, pose, q_parent, q_child, up_p, up_c, jp, jc, rate_hz)
+    # The flexion axis has no sign in the data: try the sign pairs and keep the one whose motion is
+    # closest to a pure hinge and stays inside the joint's physiological range. Two pairs that differ
+    # in the child's sign give heading offsets 180° apart; when the parent turns only about the hinge
+    # they fit equally well, and only the magnetometer (or nothing) can tell them apart.
+    pairs = [(1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0)]
+    lo, hi = jdef.flexion_range_deg
+    scored = []
+    for sp, sc in pairs:
+        jp, jc = sp * axes.parent, sc * axes.child
+        ang, delta = _angles_for(jdef, pose, q_parent, q_child, up_p, up_c, jp, jc, rate_hz)
         off = float(np.sqrt(np.mean((ang[:, 1:] - ang[:, 1:].mean(axis=0)) ** 2)))
-        if best is None or off < best[0]:
-            best = (off, ang, jc)
-    assert best is not None
-    off, ang, jc = best
-    jp = axes.parent
-    if np.mean(ang[:, 0]) < 0:
-        jp, jc = -jp, -jc
-        ang = _angles_for(jdef, pose, q_parent, q_child, up_p, up_c, jp, jc, rate_hz)
+        outside = np.clip(lo - ang[:, 0], 0, None) + np.clip(ang[:, 0] - hi, 0, None)
+        score = off + float(np.sqrt(np.mean(outside**2)))
+        hint_err = 0.0 if heading_hint_rad is None else float(np.mean(_wrapped_deg(delta - heading_hint_rad)))
+        scored.append((hint_err > 90.0, score, ang, jp, jc))
+    scored.sort(key=lambda c: (c[0], c[1]))
+    _, score, ang, jp, jc = scored[0]
+    rivals = [c[1] for c in scored[1:] if not np.allclose(c[2][:, 0], ang[:, 0], atol=1.0)]
+    if heading_hint_rad is not None:
+        heading = "magnetometer"
+    elif rivals and min(rivals) - score < _AMBIGUOUS_SCORE_DEG:
+        heading = "ambiguous"
+    else:
+        heading = "hinge"
+    off = float(np.sqrt(np.mean((ang[:, 1:] - ang[:, 1:].mean(axis=0)) ** 2)))
     used = HingeAxes(jp, jc, axes.residual_rad_s, axes.method)
-    return HingeJointAngles(ang[:, 0], ang[:, 1], ang[:, 2], used, static, off)
+    return HingeJointAngles(ang[:, 0], ang[:, 1], ang[:, 2], used, static, off, heading)

@@ -9,8 +9,8 @@ Three steps, each a pure function:
    measurement for gait analysis", Sensors 14(4), 2014) is used: for a hinge, the angular rates of the
    two segments projected off the axis have equal norms, ``|ω₁ × j₁| = |ω₂ × j₂|``. When the parent
    segment is (nearly) still, as in a seated knee extension, that equation cannot identify ``j₁``; the
-   child's axis is then the principal axis of its angular rate, and the parent's follows from the
-   orientations (any heading offset between the two 6D estimates is absorbed by the choice).
+   axis is then the principal axis of the child's angular rate relative to the parent, with the heading
+   offset between the two 6D estimates chosen to make that relative rate most hinge-like.
 3. :func:`align_heading` — 6D orientation estimates of two sensors have unrelated headings. The hinge
    axis is one physical line, so its directions seen from both segments must agree in the earth frame;
    the rotation about the vertical that best makes them agree (in a sliding window, to follow slow drift)
@@ -25,7 +25,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import uniform_filter1d
-from scipy.optimize import least_squares
+from scipy.optimize import least_squares, minimize_scalar
 
 from imurehab.errors import DataValidationError
 from imurehab.quaternion import quat_conjugate, quat_from_axis_angle, quat_multiply, quat_rotate
@@ -34,6 +34,8 @@ __all__ = [
     "HingeAxes",
     "align_heading",
     "estimate_hinge_axes",
+    "heading_difference_9d",
+    "heading_offset",
     "find_static_window",
     "segment_frame",
 ]
@@ -58,7 +60,7 @@ class HingeAxes:
     residual_rad_s : float
         RMS residual of the fit [rad/s]: how far the movement departs from a pure hinge (lower is better).
     method : str
-        ``"seel2014"`` (gyro-only, both segments moving) or ``"static-parent"``.
+        ``"seel2014"`` (gyro-only, both segments moving) or ``"relative-rate"`` (parent nearly still).
     """
 
     parent: FloatArray
@@ -122,6 +124,34 @@ def _principal_axis(w: FloatArray) -> FloatArray:
     return np.asarray(vt[0], dtype=np.float64)
 
 
+def _relative_rate_axes(
+    g1: FloatArray, g2: FloatArray, q1: FloatArray, q2: FloatArray
+) -> tuple[FloatArray, FloatArray, float]:
+    """Hinge axes when the parent barely moves, from the child's rate relative to the parent.
+
+    For a hinge, ``ω₂ − R₂ᵀ H(δ) R₁ ω₁`` is parallel to the axis in the child frame, where ``H(δ)`` is the
+    unknown heading offset between two 6D estimates. The offset is found by a grid search then a bounded
+    refinement of the off-axis residual; where the parent is entirely still every offset fits equally
+    and the parent's small motion, if any, decides.
+    """
+    up = np.array([0.0, 0.0, 1.0])
+
+    def fit(delta: float) -> tuple[float, FloatArray, FloatArray]:
+        q_pc = quat_multiply(quat_conjugate(q2), quat_multiply(quat_from_axis_angle(up, delta), q1))
+        w_rel = g2 - quat_rotate(q_pc, g1)
+        j2 = _principal_axis(w_rel)
+        resid = float(np.sqrt(np.mean(np.sum(np.cross(w_rel, j2) ** 2, axis=1))))
+        return resid, j2, q_pc
+
+    grid = np.radians(np.arange(0.0, 360.0, 10.0))
+    d0 = float(grid[int(np.argmin([fit(d)[0] for d in grid]))])
+    best = minimize_scalar(lambda d: fit(d)[0], bounds=(d0 - 0.2, d0 + 0.2), method="bounded")
+    resid, j2, q_pc = fit(float(best.x))
+    j1_all = quat_rotate(quat_conjugate(q_pc), j2)
+    j1 = j1_all.mean(axis=0)
+    return j1 / np.linalg.norm(j1), j2, resid
+
+
 def estimate_hinge_axes(
     gyr_parent: FloatArray, gyr_child: FloatArray, q_parent: FloatArray, q_child: FloatArray
 ) -> HingeAxes:
@@ -153,14 +183,8 @@ def estimate_hinge_axes(
     g1, g2 = gyr_parent[idx], gyr_child[idx]
     parent_rms = float(np.sqrt(np.mean(np.sum(g1**2, axis=1))))
     if parent_rms < _MOVING_GYR_RADS:
-        j2 = _principal_axis(g2)
-        j_earth = quat_rotate(q_child[idx], j2)
-        # Align signs before averaging: an axis and its negative are the same line.
-        j1_all = quat_rotate(quat_conjugate(q_parent[idx]), j_earth)
-        j1 = _principal_axis(j1_all)
-        j1 = j1 if np.dot(j1_all.mean(axis=0), j1) >= 0 else -j1
-        resid = np.linalg.norm(np.cross(g2, j2), axis=1)
-        return HingeAxes(j1, j2, float(np.sqrt(np.mean(resid**2))), "static-parent")
+        j1, j2, rms = _relative_rate_axes(g1, g2, q_parent[idx], q_child[idx])
+        return HingeAxes(j1, j2, rms, "relative-rate")
 
     def residuals(p: FloatArray) -> FloatArray:
         j1 = _axis(p[0], p[1])
@@ -218,7 +242,7 @@ def segment_frame(hinge_axis: FloatArray, up_in_sensor: FloatArray, vertical_axi
     return np.column_stack([x, y, z])
 
 
-def align_heading(
+def heading_offset(
     q_parent: FloatArray,
     q_child: FloatArray,
     axis_parent: FloatArray,
@@ -227,7 +251,7 @@ def align_heading(
     *,
     window_s: float = 20.0,
 ) -> FloatArray:
-    """Rotate the parent's orientation about earth-up so the hinge axis agrees with the child's.
+    """Rotation about earth-up that makes the parent's view of the hinge axis agree with the child's.
 
     Parameters
     ----------
@@ -242,14 +266,14 @@ def align_heading(
 
     Returns
     -------
-    ndarray, shape (N, 4)
-        The parent's orientation with its heading aligned to the child's.
+    ndarray, shape (N,)
+        Heading offset per sample [rad]; turning the parent's orientation by it about earth-up aligns it.
 
     Notes
     -----
     With ``a`` and ``b`` the horizontal components of the axis in the earth frame seen from the parent and
-    the child, the least-squares heading offset is ``atan2(Σ (a × b)_z, Σ a · b)``. Horizontal components
-    weight themselves: when the axis points up, heading is unobservable and contributes nothing.
+    the child, the least-squares offset is ``atan2(Σ (a × b)_z, Σ a · b)``. Horizontal components weight
+    themselves: when the axis points up, heading is unobservable and contributes nothing.
     """
     a = quat_rotate(q_parent, axis_parent)[:, :2]
     b = quat_rotate(q_child, axis_child)[:, :2]
@@ -262,6 +286,49 @@ def align_heading(
     else:
         cross_s = uniform_filter1d(cross, width, mode="nearest")
         dot_s = uniform_filter1d(dot, width, mode="nearest")
-    delta = np.arctan2(cross_s, dot_s)
-    turn = quat_from_axis_angle(np.array([0.0, 0.0, 1.0]), delta)
+    return np.arctan2(cross_s, dot_s)
+
+
+def align_heading(q_parent: FloatArray, delta_rad: FloatArray) -> FloatArray:
+    """Turn orientations about earth-up.
+
+    Parameters
+    ----------
+    q_parent : ndarray, shape (N, 4)
+        Orientations (w, x, y, z), sensor → ENU earth.
+    delta_rad : ndarray, shape (N,) or float
+        Heading offset [rad] (see :func:`heading_offset`).
+
+    Returns
+    -------
+    ndarray, shape (N, 4)
+        ``H(δ) ⊗ q``, where ``H(δ)`` turns by ``δ`` about earth-up.
+    """
+    turn = quat_from_axis_angle(np.array([0.0, 0.0, 1.0]), np.asarray(delta_rad, dtype=np.float64))
     return quat_multiply(turn, q_parent)
+
+
+def heading_difference_9d(
+    q6_parent: FloatArray, q9_parent: FloatArray, q6_child: FloatArray, q9_child: FloatArray
+) -> float:
+    """The heading offset between two sensors' 6D estimates, as their magnetometers see it.
+
+    Parameters
+    ----------
+    q6_parent, q9_parent, q6_child, q9_child : ndarray, shape (N, 4)
+        6D and 9D orientations (w, x, y, z), sensor → ENU earth, on one sample grid.
+
+    Returns
+    -------
+    float
+        The offset [rad] that :func:`align_heading` would apply to the parent (circular mean over the
+        recording). Magnetic disturbances bias it by tens of degrees at worst, so it serves to choose
+        between hinge solutions that differ by 180°, not to measure angles.
+    """
+
+    def yaw(q9: FloatArray, q6: FloatArray) -> FloatArray:
+        d = quat_multiply(q9, quat_conjugate(q6))
+        return 2.0 * np.arctan2(d[:, 3], d[:, 0])
+
+    diff = yaw(q9_parent, q6_parent) - yaw(q9_child, q6_child)
+    return float(np.arctan2(np.mean(np.sin(diff)), np.mean(np.cos(diff))))
