@@ -34,9 +34,9 @@ __all__ = [
     "HingeAxes",
     "align_heading",
     "estimate_hinge_axes",
+    "find_static_window",
     "heading_difference_9d",
     "heading_offset",
-    "find_static_window",
     "segment_frame",
 ]
 
