@@ -21,7 +21,7 @@ from imurehab.body.angles import HINGE_JOINTS, HingeJointAngles, hinge_joint_ang
 from imurehab.body.calibration import heading_difference_9d
 from imurehab.errors import DataValidationError
 from imurehab.fusion import FusionResult, estimate_orientation_detailed
-from imurehab.quaternion import from_rotation, to_rotation
+from imurehab.quaternion import quat_from_scipy, quat_to_scipy
 from imurehab.store import read_recording, write_table
 from imurehab.store import schema as col
 from imurehab.types import Recording, SensorSamples
@@ -117,8 +117,8 @@ def _resample(t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], values
 def _resample_quat(t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], q: FloatArray) -> FloatArray:
     from scipy.spatial.transform import Slerp
 
-    slerp = Slerp((t_src - t_src[0]).astype(np.float64), to_rotation(q))
-    return from_rotation(slerp((t_dst - t_src[0]).astype(np.float64)))
+    slerp = Slerp((t_src - t_src[0]).astype(np.float64), quat_to_scipy(q))
+    return quat_from_scipy(slerp((t_dst - t_src[0]).astype(np.float64)))
 
 
 def _hinge_joint(

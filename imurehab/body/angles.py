@@ -15,7 +15,6 @@ from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial.transform import Rotation
 
 from imurehab.body.calibration import (
     HingeAxes,
@@ -26,7 +25,7 @@ from imurehab.body.calibration import (
     segment_frame,
 )
 from imurehab.errors import DataValidationError
-from imurehab.quaternion import from_rotation, quat_conjugate, quat_multiply, to_rotation
+from imurehab.quaternion import quat_conjugate, quat_from_matrix, quat_multiply, quat_to_scipy
 
 __all__ = ["HINGE_JOINTS", "HingeJointAngles", "cardan_zxy_deg", "hinge_joint_angles"]
 
@@ -103,11 +102,11 @@ def cardan_zxy_deg(q_parent_segment: FloatArray, q_child_segment: FloatArray) ->
     """
     q_rel = quat_multiply(quat_conjugate(q_parent_segment), q_child_segment)
     with np.errstate(invalid="ignore"):
-        return np.asarray(to_rotation(q_rel).as_euler("ZXY", degrees=True), dtype=np.float64)
+        return np.asarray(quat_to_scipy(q_rel).as_euler("ZXY", degrees=True), dtype=np.float64)
 
 
 def _segment_quat(q_sensor: FloatArray, frame: FloatArray) -> FloatArray:
-    return quat_multiply(q_sensor, from_rotation(Rotation.from_matrix(frame)))
+    return quat_multiply(q_sensor, quat_from_matrix(frame))
 
 
 def _angles_for(

@@ -59,7 +59,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from imurehab.simulate.quaternion import (
+from imurehab.quaternion import (
     quat_identity,
     quat_multiply,
     quat_relative,

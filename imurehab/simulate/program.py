@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from imurehab.quaternion import quat_multiply, quat_rotate
 from imurehab.simulate.body import (
     DOF_NAMES,
     JOINTS,
@@ -29,7 +30,6 @@ from imurehab.simulate.body import (
     origins_in_body_frame,
     segment_chain,
 )
-from imurehab.simulate.quaternion import quat_multiply, quat_rotate
 from imurehab.simulate.trajectory import MinJerkPath
 from imurehab.simulate.truth import PhaseTruth, RepTruth
 

@@ -28,11 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
-from imurehab.simulate.body import Skeleton
-from imurehab.simulate.error_model import ChannelStream, SensorErrorModel, SoftTissue
-from imurehab.simulate.field import GRAVITY, EarthField, MagneticDipole, field_at
-from imurehab.simulate.program import Program, evaluate_pose
-from imurehab.simulate.quaternion import (
+from imurehab.quaternion import (
     quat_from_rotvec,
     quat_multiply,
     quat_relative,
@@ -40,6 +36,10 @@ from imurehab.simulate.quaternion import (
     quat_rotate_inverse,
     quat_to_rotvec,
 )
+from imurehab.simulate.body import Skeleton
+from imurehab.simulate.error_model import ChannelStream, SensorErrorModel, SoftTissue
+from imurehab.simulate.field import GRAVITY, EarthField, MagneticDipole, field_at
+from imurehab.simulate.program import Program, evaluate_pose
 
 __all__ = ["OVERSAMPLING", "SensorMount", "SensorSignals", "simulate_sensor"]
 

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 import numpy as np
 
 from imurehab.errors import DataValidationError, SimulationError
+from imurehab.quaternion import quat_from_rotvec, quat_normalize
 from imurehab.simulate.body import DOF_NAMES, JOINTS, Skeleton, body_to_earth
 from imurehab.simulate.error_model import SensorErrorModel
 from imurehab.simulate.field import GRAVITY, EarthField, MagneticDipole
 from imurehab.simulate.movements import MOVEMENTS, MovementRequest
 from imurehab.simulate.program import Program, evaluate_pose
-from imurehab.simulate.quaternion import quat_from_rotvec, quat_normalize
 from imurehab.simulate.sensors import SensorMount, SensorSignals, simulate_sensor
 from imurehab.simulate.truth import SensorTruth, SimulationTruth
 from imurehab.types import (

@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -29,7 +31,7 @@ def test_knee_extension_reps_and_rom():
     assert np.allclose([r.rom_deg for r in reps], amps, atol=0.15)  # 0.1 s smoothing costs < 0.1°
     assert all(r.max_deg == pytest.approx(90) for r in reps)
     assert all(r.start < r.peak < r.end for r in reps)
-    assert all(a.end <= b.start for a, b in zip(reps, reps[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(reps))
 
 
 def test_squat_direction_is_found():

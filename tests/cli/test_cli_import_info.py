@@ -72,7 +72,9 @@ def test_import_in_g_and_deg_s(tmp_path):
     assert res.exit_code == 1 and "start" in res.output.lower()  # relative time needs --start-time
     res = runner.invoke(app, [*base, "--start-time", "2026-01-01T10:00:00+00:00"])
     assert res.exit_code == 1 and "in g" in res.output
-    res = runner.invoke(app, [*base, "--start-time", "2026-01-01T10:00:00+00:00", "--units", "acc=g,gyr=deg/s"])
+    res = runner.invoke(
+        app, [*base, "--start-time", "2026-01-01T10:00:00+00:00", "--units", "acc=g,gyr=deg/s"]
+    )
     assert res.exit_code == 0, res.output
     s = read_recording(out, subject="p", session="x")["S"]
     assert s.acc[0, 2] == pytest.approx(9.80665) and s.gyr[0, 2] == pytest.approx(np.pi / 2)
@@ -94,7 +96,8 @@ def test_usage_errors_exit_2(tmp_path, extra):
 
 def test_missing_file_and_bad_dataset(tmp_path):
     res = runner.invoke(
-        app, ["import", "--sensor", "A=missing.csv", "--subject", "p", "--session", "x", "--out", str(tmp_path)]
+        app,
+        ["import", "--sensor", "A=missing.csv", "--subject", "p", "--session", "x", "--out", str(tmp_path)],
     )
     assert res.exit_code == 1 and "missing.csv" in res.output
     res = runner.invoke(app, ["info", str(tmp_path / "nothing")])

@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 from scipy.integrate import quad
 from scipy.spatial.transform import Rotation
 
+from imurehab.quaternion import quat_from_scipy, quat_multiply, quat_rotate
 from imurehab.simulate.body import (
     JOINTS,
     Skeleton,
@@ -18,7 +19,6 @@ from imurehab.simulate.body import (
     quat_to_cardan_zxy,
     segment_chain,
 )
-from imurehab.simulate.quaternion import quat_from_scipy, quat_multiply, quat_rotate
 from imurehab.simulate.trajectory import MinJerkPath, PeriodicPattern, SlowNoise, min_jerk_step
 from imurehab.types import SEGMENTS
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from imurehab.errors import SimulationError
+from imurehab.quaternion import quat_angle, quat_from_rotvec, quat_multiply
 from imurehab.simulate import ChannelErrors, ClockErrors, SensorErrorModel, SoftTissue, simulate_session
-from imurehab.simulate.quaternion import quat_angle, quat_from_rotvec, quat_multiply
 from imurehab.types import STANDARD_GRAVITY, SampleFlags
 
 IDEAL = SensorErrorModel.ideal()

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from imurehab.quaternion import quat_angle, quat_from_rotvec, quat_multiply, quat_rotate
 from imurehab.simulate import (
     DOF_NAMES,
     JOINTS,
@@ -13,7 +14,6 @@ from imurehab.simulate import (
     joint_angles_from_quats,
     simulate_session,
 )
-from imurehab.simulate.quaternion import quat_angle, quat_from_rotvec, quat_multiply, quat_rotate
 from imurehab.types import STANDARD_GRAVITY
 
 IDEAL = SensorErrorModel.ideal()

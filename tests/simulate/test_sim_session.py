@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from imurehab.errors import ImurehabError, SimulationError
+from imurehab.quaternion import quat_angle, quat_from_rotvec
 from imurehab.simulate import (
     DEFAULT_START_TIME,
     MOVEMENTS,
@@ -15,7 +16,6 @@ from imurehab.simulate import (
     simulate_session,
 )
 from imurehab.simulate.hyrox import HYROX_PHASES
-from imurehab.simulate.quaternion import quat_angle, quat_from_rotvec
 from imurehab.types import SEGMENTS, Recording
 
 IDEAL = SensorErrorModel.ideal()
