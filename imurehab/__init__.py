@@ -6,6 +6,8 @@ quaternions Hamilton, scalar first (w, x, y, z), rotating sensor-frame vectors i
 """
 
 from imurehab._version import __version__
+from imurehab.analysis import Rep, segment_reps
+from imurehab.body import hinge_joint_angles
 from imurehab.errors import (
     DatasetNotFoundError,
     DataValidationError,
@@ -21,6 +23,15 @@ from imurehab.errors import (
     StoreError,
     TimeOrderError,
     UnitsError,
+)
+from imurehab.fusion import estimate_orientation
+from imurehab.pipeline import ProcessedSession, process_recording, process_session
+from imurehab.simulate import (
+    SensorErrorModel,
+    SimulatedSession,
+    SimulationTruth,
+    list_movements,
+    simulate_session,
 )
 from imurehab.store import (
     SCHEMA_VERSION,
@@ -57,24 +68,36 @@ __all__ = [
     "ImurehabError",
     "NonFiniteError",
     "PartitionExistsError",
+    "ProcessedSession",
     "Recording",
+    "Rep",
     "SampleFlags",
     "SchemaError",
+    "SensorErrorModel",
     "SensorInfo",
     "SensorSamples",
     "SessionInfo",
     "ShapeError",
+    "SimulatedSession",
     "SimulationError",
+    "SimulationTruth",
     "StoreError",
     "TimeOrderError",
     "UnitsError",
     "__version__",
     "append_table",
     "dataset_summary",
+    "estimate_orientation",
+    "hinge_joint_angles",
+    "list_movements",
     "list_sessions",
+    "process_recording",
+    "process_session",
     "read_file_metadata",
     "read_recording",
     "read_table",
+    "segment_reps",
+    "simulate_session",
     "write_recording",
     "write_table",
 ]

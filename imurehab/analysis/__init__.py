@@ -1,1 +1,5 @@
-"""Clinical and training analysis: repetitions, range of motion, quality, load."""
+"""Clinical and training analysis: repetitions and range of motion (more to come: quality, load)."""
+
+from imurehab.analysis.reps import Rep, segment_reps
+
+__all__ = ["Rep", "segment_reps"]
