@@ -87,13 +87,10 @@ def _show_demo(report: dict[str, Any]) -> None:
         f"[bold]Dataset:[/] {report['dataset']}  (subject {report['subject']}, session {report['session']})"
     )
     for joint in report["joints"]:
-        t = Table(
-            title=f"{joint['joint']} {joint['side']}: reps found {joint['reps_found']} / truth "
-            f"{joint['reps_truth']}",
-            title_justify="left",
-        )
-        for name in ("rep", "ROM [deg]", "truth [deg]", "error [deg]"):
-            t.add_column(name, justify="right")
+        title = f"{joint['joint']} {joint['side']}: {joint['reps_found']} reps (truth {joint['reps_truth']})"
+        t = Table(title=title, title_justify="left")
+        for column in ("rep", "ROM [deg]", "truth [deg]", "error [deg]"):
+            t.add_column(column, justify="right")
         for r in joint["reps"]:
             t.add_row(
                 str(r["rep"]),
