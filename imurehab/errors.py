@@ -29,6 +29,7 @@ __all__ = [
     "ImurehabError",
     "NonFiniteError",
     "PartitionExistsError",
+    "ProtocolError",
     "SchemaError",
     "ShapeError",
     "SimulationError",
@@ -174,3 +175,29 @@ class ImportFormatError(ImurehabError, ValueError):
 
 class SimulationError(ImurehabError, ValueError):
     """A simulation was asked for something it cannot produce (unknown movement, bad parameter)."""
+
+
+class ProtocolError(ImurehabError, ValueError):
+    """Bytes from a sensor do not form a valid frame, response or file of their protocol.
+
+    Every decoder in :mod:`imurehab.protocols` raises only this (never IndexError, struct.error or a
+    bare ValueError from inside), so one ``except`` handles every damaged packet.
+
+    Attributes
+    ----------
+    family : str
+        Protocol family (``"polar-pmd"``, ``"osp"``, ...).
+    reason : str
+        Short machine-readable cause: ``"truncated"``, ``"overlong"``, ``"crc"``, ``"type"`` (unknown
+        frame, command or measurement type), ``"value"`` (a field out of its range), ``"sequence"``,
+        ``"settings"`` (the decoder lacks a setting the frame does not carry).
+    offset : int or None
+        Byte offset in the packet (or file) where the problem was found.
+    """
+
+    def __init__(self, message: str, *, family: str, reason: str, offset: int | None = None) -> None:
+        self.family = family
+        self.reason = reason
+        self.offset = offset
+        where = f" at byte {offset}" if offset is not None else ""
+        super().__init__(f"{family}: {message}{where} ({reason})")

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from imurehab.errors import ImurehabError
-
-EXIT_OK: Final[int] = 0
-EXIT_FAILURE: Final[int] = 1
-EXIT_USAGE: Final[int] = 2
-EXIT_PARTIAL: Final[int] = 3
+from imurehab.cli.common import JsonOpt, err_console, errors_as_exit, key_value, print_json
+from imurehab.cli.protocol import app as protocol_app
 
 app = typer.Typer(
     name="imurehab",
@@ -29,38 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-err_console = Console(stderr=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
-
-
-@contextmanager
-def _errors_as_exit() -> Iterator[None]:
-    """Turn library errors into one clear line on stderr and exit code 1."""
-    try:
-        yield
-    except ImurehabError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False, markup=True)
-        raise typer.Exit(EXIT_FAILURE) from None
-    except OSError as err:
-        err_console.print(f"[bold red]error:[/] {err.strerror or err}: {err.filename or ''}", highlight=False)
-        raise typer.Exit(EXIT_FAILURE) from None
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=None, default=str) + "\n")
-
-
-def _key_value(items: list[str], option: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key or not value:
-            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=option)
-        if key in out:
-            raise typer.BadParameter(f"{key!r} given twice", param_hint=option)
-        out[key] = value
-    return out
+app.add_typer(protocol_app, name="protocol")
 
 
 @app.command()
@@ -73,10 +34,10 @@ def demo(
     """Simulate a knee-rehab session, store it, process it, and compare the ROM per rep with the truth."""
     from imurehab.demo import run_demo
 
-    with _errors_as_exit():
+    with errors_as_exit():
         report = run_demo(out, seed=seed, reps=reps, progress=None if json_ else err_console)
     if json_:
-        _print_json(report)
+        print_json(report)
         return
     _show_demo(report)
 
@@ -119,12 +80,12 @@ def info(
     """Summarise a dataset: subjects, sessions, sensors, duration and tables."""
     from imurehab.store import dataset_summary, list_sessions
 
-    with _errors_as_exit():
+    with errors_as_exit():
         summary = dataset_summary(dataset)
         sessions = list_sessions(dataset) if summary["sessions"] else None
     if json_:
         summary["session_list"] = [] if sessions is None else sessions.to_dicts()
-        _print_json(summary)
+        print_json(summary)
         return
     c = err_console
     c.print(
@@ -170,8 +131,8 @@ def import_files(
     from imurehab.store.importers import parse_units_option, read_generic_sensor_file
     from imurehab.types import Recording, SessionInfo, us_to_datetime
 
-    files = _key_value(sensor, "--sensor")
-    places = _key_value(placement or [], "--placement")
+    files = key_value(sensor, "--sensor")
+    places = key_value(placement or [], "--placement")
     start = None
     if start_time is not None:
         try:
@@ -184,7 +145,7 @@ def import_files(
             raise typer.BadParameter(
                 "give a timezone, e.g. 2026-01-31T09:00:00+00:00", param_hint="--start-time"
             )
-    with _errors_as_exit():
+    with errors_as_exit():
         unit_kw = parse_units_option(units) if units else {}
         sensors = [
             read_generic_sensor_file(path, sensor_id=sid, start_time=start, **unit_kw)
@@ -208,7 +169,7 @@ def import_files(
         "files": [str(p) for p in written],
     }
     if json_:
-        _print_json(report)
+        print_json(report)
     else:
         for s in report["sensors"]:
             err_console.print(f"{s['sensor']}: {s['samples']:,} samples at {s['rate_hz']:g} Hz")
