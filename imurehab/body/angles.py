@@ -32,7 +32,10 @@ __all__ = ["HINGE_JOINTS", "HingeJointAngles", "cardan_zxy_deg", "hinge_joint_an
 FloatArray = npt.NDArray[np.float64]
 Pose = Literal["standing", "sitting"]
 
-_AMBIGUOUS_SCORE_DEG: Final[float] = 0.5  # two solutions this close in fit cannot be told apart
+# Solutions whose flexion stays this close to the physiological range are all plausible; if two of them
+# differ by more than _DISTINCT_DEG somewhere, the data alone cannot tell which is right.
+_IN_RANGE_DEG: Final[float] = 1.0
+_DISTINCT_DEG: Final[float] = 2.0
 
 
 @dataclass(frozen=True)
@@ -216,15 +219,20 @@ def hinge_joint_angles(
         ang, delta = _angles_for(jdef, pose, q_parent, q_child, up_p, up_c, jp, jc, rate_hz)
         off = float(np.sqrt(np.mean((ang[:, 1:] - ang[:, 1:].mean(axis=0)) ** 2)))
         outside = np.clip(lo - ang[:, 0], 0, None) + np.clip(ang[:, 0] - hi, 0, None)
-        score = off + float(np.sqrt(np.mean(outside**2)))
+        violation = float(np.sqrt(np.mean(outside**2)))
+        score = off + violation
         hint_err = 0.0 if heading_hint_rad is None else float(np.mean(_wrapped_deg(delta - heading_hint_rad)))
-        scored.append((hint_err > 90.0, score, ang, jp, jc))
+        scored.append((hint_err > 90.0, score, ang, jp, jc, violation))
     scored.sort(key=lambda c: (c[0], c[1]))
-    _, score, ang, jp, jc = scored[0]
-    rivals = [c[1] for c in scored[1:] if not np.allclose(c[2][:, 0], ang[:, 0], atol=1.0)]
+    _, score, ang, jp, jc, _ = scored[0]
+    plausible_rivals = [
+        c
+        for c in scored[1:]
+        if c[5] < _IN_RANGE_DEG and np.max(np.abs(c[2][:, 0] - ang[:, 0])) > _DISTINCT_DEG
+    ]
     if heading_hint_rad is not None:
         heading = "magnetometer"
-    elif rivals and min(rivals) - score < _AMBIGUOUS_SCORE_DEG:
+    elif plausible_rivals:
         heading = "ambiguous"
     else:
         heading = "hinge"
