@@ -24,9 +24,18 @@ from imurehab.fusion import FusionResult, estimate_orientation_detailed
 from imurehab.quaternion import quat_from_scipy, quat_to_scipy
 from imurehab.store import read_recording, write_table
 from imurehab.store import schema as col
+from imurehab.store.layout import find_parts
 from imurehab.types import Recording, SensorSamples
 
-__all__ = ["EXERCISE_JOINTS", "JointResult", "ProcessedSession", "process_recording", "process_session"]
+__all__ = [
+    "EXERCISE_JOINTS",
+    "RESULT_TABLES",
+    "JointResult",
+    "ProcessedSession",
+    "process_recording",
+    "process_session",
+    "session_processed",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -268,8 +277,30 @@ def process_recording(rec: Recording, *, exercise: str | None = None) -> Process
     )
 
 
+RESULT_TABLES: Final[tuple[str, ...]] = (col.ORIENTATION, col.JOINT_ANGLES, col.REPS)
+"""The tables :func:`process_session` writes."""
+
+
+def session_processed(root: str | Path, *, subject: str, session: str) -> bool:
+    """Whether every results table already holds this session.
+
+    Parameters
+    ----------
+    root : str or Path
+        Dataset root folder.
+    subject, session : str
+        Which session.
+    """
+    return all(find_parts(Path(root), t, subject, session) for t in RESULT_TABLES)
+
+
 def process_session(
-    root: str | Path, *, subject: str, session: str, overwrite: bool = False
+    root: str | Path,
+    *,
+    subject: str,
+    session: str,
+    exercise: str | None = None,
+    overwrite: bool = False,
 ) -> ProcessedSession:
     """Read a session's samples from a dataset, process them and write the results tables.
 
@@ -279,6 +310,8 @@ def process_session(
         Dataset root folder.
     subject, session : str
         Which session.
+    exercise : str, optional
+        Exercise name, overriding the session's (see :func:`process_recording`).
     overwrite : bool
         Replace results already written for this session.
 
@@ -288,11 +321,8 @@ def process_session(
         What was written.
     """
     rec = read_recording(root, subject=subject, session=session)
-    result = process_recording(rec)
-    for table, frame in (
-        (col.ORIENTATION, result.orientation),
-        (col.JOINT_ANGLES, result.joint_angles),
-        (col.REPS, result.reps),
-    ):
+    result = process_recording(rec, exercise=exercise)
+    frames = (result.orientation, result.joint_angles, result.reps)
+    for table, frame in zip(RESULT_TABLES, frames, strict=True):
         write_table(frame, root, table, subject=subject, session=session, overwrite=overwrite)
     return result

@@ -102,3 +102,22 @@ def test_missing_file_and_bad_dataset(tmp_path):
     assert res.exit_code == 1 and "missing.csv" in res.output
     res = runner.invoke(app, ["info", str(tmp_path / "nothing")])
     assert res.exit_code == 1 and "error:" in res.output
+
+
+def test_process_is_idempotent_and_reports(tmp_path):
+    from imurehab import simulate_session, write_recording
+
+    out = tmp_path / "ds"
+    for seed, sess in ((1, "a"), (2, "b")):
+        write_recording(
+            simulate_session("seated-knee-extension", reps=3, seed=seed, session_id=sess).recording, out
+        )
+    res = runner.invoke(app, ["process", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert [r["status"] for r in report["sessions"]] == ["processed", "processed"]
+    assert all(r["reps"] == 3 for r in report["sessions"])
+    res = runner.invoke(app, ["process", str(out), "--json", "--session", "b"])
+    assert json.loads(res.stdout)["sessions"][0]["status"].startswith("skipped")
+    res = runner.invoke(app, ["process", str(out), "--session", "nope"])
+    assert res.exit_code == 1
