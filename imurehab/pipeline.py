@@ -19,7 +19,7 @@ import polars as pl
 from imurehab.analysis.reps import Rep, segment_reps
 from imurehab.body.angles import HINGE_JOINTS, HingeJointAngles, hinge_joint_angles
 from imurehab.body.calibration import heading_difference_9d
-from imurehab.errors import DataValidationError
+from imurehab.errors import DatasetNotFoundError, DataValidationError
 from imurehab.fusion import FusionResult, estimate_orientation_detailed
 from imurehab.quaternion import quat_from_scipy, quat_to_scipy
 from imurehab.store import read_recording, write_table
@@ -291,7 +291,10 @@ def session_processed(root: str | Path, *, subject: str, session: str) -> bool:
     subject, session : str
         Which session.
     """
-    return all(find_parts(Path(root), t, subject, session) for t in RESULT_TABLES)
+    try:
+        return all(find_parts(Path(root), t, subject, session) for t in RESULT_TABLES)
+    except DatasetNotFoundError:
+        return False
 
 
 def process_session(
