@@ -24,6 +24,7 @@ from imurehab.body.calibration import (
     heading_offset,
     segment_frame,
 )
+from imurehab.body.joint_center import joint_center_mismatch
 from imurehab.errors import DataValidationError
 from imurehab.quaternion import quat_conjugate, quat_from_matrix, quat_multiply, quat_to_scipy
 
@@ -36,6 +37,8 @@ Pose = Literal["standing", "sitting"]
 # differ by more than _DISTINCT_DEG somewhere, the data alone cannot tell which is right.
 _IN_RANGE_DEG: Final[float] = 1.0
 _DISTINCT_DEG: Final[float] = 2.0
+# The joint-centre check decides only when one solution's mismatch is well below the other's.
+_DECISIVE_RATIO: Final[float] = 0.7
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,9 @@ class HingeJointAngles:
         RMS of abduction and rotation after removing their means [deg]: how far the estimated motion
         departs from a pure hinge. A quality figure of the calibration; a few degrees is normal.
     heading : str
-        How the heading between the two 6D estimates was settled: ``"hinge"`` (the movement alone
-        decided), ``"magnetometer"`` (the 9D headings chose between solutions 180° apart) or
+        How the heading between the two 6D estimates was settled: ``"hinge"`` (the rotations alone
+        decided), ``"magnetometer"`` (the 9D headings chose between solutions 180° apart),
+        ``"joint-center"`` (the joint centre's accelerations, seen from both segments, chose) or
         ``"ambiguous"`` (two solutions fit equally; flexion may be off by twice the parent's rotation).
     """
 
@@ -112,6 +116,17 @@ def _segment_quat(q_sensor: FloatArray, frame: FloatArray) -> FloatArray:
     return quat_multiply(q_sensor, quat_from_matrix(frame))
 
 
+@dataclass(frozen=True, eq=False)
+class _Candidate:
+    ang: FloatArray
+    delta: FloatArray
+    q_parent: FloatArray
+    frame_parent: FloatArray
+    frame_child: FloatArray
+    jp: FloatArray
+    jc: FloatArray
+
+
 def _angles_for(
     joint: _HingeDef,
     pose: str,
@@ -122,18 +137,55 @@ def _angles_for(
     j_parent: FloatArray,
     j_child: FloatArray,
     rate_hz: float,
-) -> tuple[FloatArray, FloatArray]:
+) -> _Candidate:
     vp, vc = joint.vertical_axis[pose]
     delta = heading_offset(q_parent, q_child, j_parent, j_child, rate_hz)
-    seg_p = _segment_quat(align_heading(q_parent, delta), segment_frame(j_parent, up_parent, vp))
-    seg_c = _segment_quat(q_child, segment_frame(j_child, up_child, vc))
-    ang = cardan_zxy_deg(seg_p, seg_c)
+    q_aligned = align_heading(q_parent, delta)
+    frame_p = segment_frame(j_parent, up_parent, vp)
+    frame_c = segment_frame(j_child, up_child, vc)
+    ang = cardan_zxy_deg(_segment_quat(q_aligned, frame_p), _segment_quat(q_child, frame_c))
     ang[:, 0] *= joint.flexion_sign
-    return ang, delta
+    return _Candidate(ang, delta, q_aligned, frame_p, frame_c, j_parent, j_child)
 
 
 def _wrapped_deg(a: FloatArray) -> FloatArray:
     return np.degrees(np.abs(np.angle(np.exp(1j * a))))
+
+
+def _choose_by_joint_center(
+    plausible: list[tuple[float, float, _Candidate]],
+    acc_parent: FloatArray,
+    gyr_parent: FloatArray,
+    acc_child: FloatArray,
+    gyr_child: FloatArray,
+    q_child: FloatArray,
+    rate_hz: float,
+) -> tuple[_Candidate, str]:
+    """Pick among plausible solutions by the joint-centre check; say "ambiguous" when it cannot tell."""
+    by_fit = sorted(plausible, key=lambda x: x[1])
+    best = by_fit[0][2]
+    distinct = [x[2] for x in by_fit[1:] if np.max(np.abs(x[2].ang[:, 0] - best.ang[:, 0])) > _DISTINCT_DEG]
+    if not distinct:
+        return best, "hinge"
+    groups = [best, *distinct]
+    mismatch = [
+        joint_center_mismatch(
+            c.q_parent,
+            q_child,
+            acc_parent,
+            gyr_parent,
+            acc_child,
+            gyr_child,
+            c.frame_parent[:, 1],
+            c.frame_child[:, 1],
+            rate_hz,
+        )[0]
+        for c in groups
+    ]
+    order = np.argsort(mismatch)
+    if mismatch[order[0]] < _DECISIVE_RATIO * mismatch[order[1]]:
+        return groups[int(order[0])], "joint-center"
+    return best, "ambiguous"
 
 
 def hinge_joint_angles(
@@ -207,35 +259,28 @@ def hinge_joint_angles(
     up_c = acc_child[static].mean(axis=0)
     axes = estimate_hinge_axes(gyr_parent, gyr_child, q_parent, q_child)
 
-    # The flexion axis has no sign in the data: try the sign pairs and keep the one whose motion is
-    # closest to a pure hinge and stays inside the joint's physiological range. Two pairs that differ
-    # in the child's sign give heading offsets 180° apart; when the parent turns only about the hinge
-    # they fit equally well, and only the magnetometer (or nothing) can tell them apart.
-    pairs = [(1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0)]
+    # The flexion axis has no sign in the data: try the four sign pairs. Pairs that differ in the child's
+    # sign give heading offsets 180° apart; when the parent turns only about the hinge both fit the
+    # rotations equally, and only the magnetometer or the joint centre's accelerations tell them apart.
     lo, hi = jdef.flexion_range_deg
-    scored = []
-    for sp, sc in pairs:
-        jp, jc = sp * axes.parent, sc * axes.child
-        ang, delta = _angles_for(jdef, pose, q_parent, q_child, up_p, up_c, jp, jc, rate_hz)
-        off = float(np.sqrt(np.mean((ang[:, 1:] - ang[:, 1:].mean(axis=0)) ** 2)))
-        outside = np.clip(lo - ang[:, 0], 0, None) + np.clip(ang[:, 0] - hi, 0, None)
-        violation = float(np.sqrt(np.mean(outside**2)))
-        score = off + violation
-        hint_err = 0.0 if heading_hint_rad is None else float(np.mean(_wrapped_deg(delta - heading_hint_rad)))
-        scored.append((hint_err > 90.0, score, ang, jp, jc, violation))
-    scored.sort(key=lambda c: (c[0], c[1]))
-    _, score, ang, jp, jc, _ = scored[0]
-    plausible_rivals = [
-        c
-        for c in scored[1:]
-        if c[5] < _IN_RANGE_DEG and np.max(np.abs(c[2][:, 0] - ang[:, 0])) > _DISTINCT_DEG
-    ]
+    cands = []
+    for sp, sc in ((1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0)):
+        c = _angles_for(jdef, pose, q_parent, q_child, up_p, up_c, sp * axes.parent, sc * axes.child, rate_hz)
+        outside = np.clip(lo - c.ang[:, 0], 0, None) + np.clip(c.ang[:, 0] - hi, 0, None)
+        off = float(np.sqrt(np.mean((c.ang[:, 1:] - c.ang[:, 1:].mean(axis=0)) ** 2)))
+        cands.append((float(np.sqrt(np.mean(outside**2))), off, c))
+    plausible = [x for x in cands if x[0] < _IN_RANGE_DEG] or [min(cands, key=lambda x: x[0] + x[1])]
     if heading_hint_rad is not None:
+        chosen = min(
+            plausible,
+            key=lambda x: (float(np.mean(_wrapped_deg(x[2].delta - heading_hint_rad))) > 90.0, x[1]),
+        )[2]
         heading = "magnetometer"
-    elif plausible_rivals:
-        heading = "ambiguous"
     else:
-        heading = "hinge"
+        chosen, heading = _choose_by_joint_center(
+            plausible, acc_parent, gyr_parent, acc_child, gyr_child, q_child, rate_hz
+        )
+    ang, jp, jc = chosen.ang, chosen.jp, chosen.jc
     off = float(np.sqrt(np.mean((ang[:, 1:] - ang[:, 1:].mean(axis=0)) ** 2)))
     used = HingeAxes(jp, jc, axes.residual_rad_s, axes.method)
     return HingeJointAngles(ang[:, 0], ang[:, 1], ang[:, 2], used, static, off, heading)
