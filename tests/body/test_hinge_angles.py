@@ -32,16 +32,21 @@ def test_without_magnetometer_a_still_thigh_leaves_the_heading_ambiguous_and_say
     assert any("ambiguous" in note for note in result.notes)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_without_magnetometer_the_joint_centre_settles_a_squat(seed):
-    sim = simulate_session("squat", reps=5, seed=seed, with_mag=False)
-    result = process_recording(sim.recording)
-    (joint,) = result.joints
-    assert joint.angles.heading == "joint-center"
-    c = compare_with_truth(joint, sim)
-    assert c["reps_found"] == c["reps_truth"] == 5
-    assert c["rom_max_abs_error_deg"] < 2.0
-    assert not result.notes
+def test_without_magnetometer_the_joint_centre_settles_squats_and_is_never_confidently_wrong():
+    decided = 0
+    for seed in range(8):
+        sim = simulate_session("squat", reps=5, seed=seed, with_mag=False)
+        result = process_recording(sim.recording)
+        (joint,) = result.joints
+        c = compare_with_truth(joint, sim)
+        assert c["reps_found"] == c["reps_truth"] == 5
+        if joint.angles.heading == "joint-center":
+            decided += 1
+            assert c["rom_max_abs_error_deg"] < 2.0
+            assert not result.notes
+        else:
+            assert joint.angles.heading == "ambiguous" and result.notes
+    assert decided >= 6
 
 
 def test_true_orientations_give_true_flexion_up_to_the_pose_assumption():

@@ -1,147 +1,23 @@
-"""Core containers: one sensor's samples, session metadata, and a recording of several sensors.
-
-Conventions (see DESIGN.md):
-
-- Units are SI: specific force in m/s² (gravity included: a sensor at rest reads +9.81 m/s² along the
-  axis pointing up), angular rate in rad/s, magnetic flux density in µT, time in seconds.
-- ``time_us`` is int64 microseconds since the Unix epoch, UTC: the sample's time on the common timeline.
-- ``sample_index`` is the device's own int64 running index of each sample; a jump of more than one is a
-  lost sample. ``device_time`` is the raw device clock value (ticks of ``SensorInfo.device_clock_hz``).
-- Sensor frame axes as printed on the device, right-handed.
-
-Every container validates on construction and raises a subclass of
-:class:`imurehab.errors.DataValidationError` that names the sensor, column and first bad sample.
-"""
+"""One sensor's description and samples, validated on construction (SI units, UTC microseconds)."""
 
 from __future__ import annotations
 
-import enum
-import re
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from imurehab.errors import (
-    DataValidationError,
-    DuplicateSensorError,
-    IdentifierError,
-    NonFiniteError,
-    ShapeError,
-    TimeOrderError,
-    UnitsError,
-)
+from imurehab.errors import DataValidationError, NonFiniteError, ShapeError, TimeOrderError, UnitsError
+from imurehab.types._basics import ACC_UNITS, GYR_UNITS, MAG_UNITS, check_identifier
 
-__all__ = [
-    "SEGMENTS",
-    "STANDARD_GRAVITY",
-    "Recording",
-    "SampleFlags",
-    "SensorInfo",
-    "SensorSamples",
-    "SessionInfo",
-    "check_identifier",
-    "datetime_to_us",
-    "us_to_datetime",
-]
-
-STANDARD_GRAVITY: Final[float] = 9.80665
-"""Standard acceleration of gravity [m/s²] (CGPM 1901), used to convert g to m/s²."""
-
-ACC_UNITS: Final[dict[str, float]] = {"m/s^2": 1.0, "g": STANDARD_GRAVITY, "mg": STANDARD_GRAVITY / 1000}
-GYR_UNITS: Final[dict[str, float]] = {"rad/s": 1.0, "deg/s": np.pi / 180.0}
-MAG_UNITS: Final[dict[str, float]] = {"uT": 1.0, "nT": 1e-3, "gauss": 100.0, "mgauss": 0.1}
+__all__ = ["SensorInfo", "SensorSamples"]
 
 # Magnitude checks that catch data given in g or deg/s but declared SI. A body-worn accelerometer's median
 # |specific force| over a recording is close to 9.81 m/s²; below 3 it was almost surely in g. No consumer
 # IMU gyro measures beyond ±4000 deg/s (69.8 rad/s); larger values were almost surely in deg/s.
 _MIN_MEDIAN_ACC_NORM_MPS2: Final[float] = 3.0
 _MAX_ABS_GYR_RADS: Final[float] = 70.0
-
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-_PAIRED = ("thigh", "shank", "foot", "upper_arm", "forearm", "hand")
-SEGMENTS: Final[frozenset[str]] = frozenset(
-    ["pelvis", "trunk", "head"] + [f"{s}_{side}" for s in _PAIRED for side in ("left", "right")]
-)
-"""Body segment names a sensor can be placed on (``thigh_right``, ``pelvis``, ...)."""
-
-
-class SampleFlags(enum.IntFlag):
-    """Per-sample bit flags stored in the ``flags`` column (uint16)."""
-
-    NONE = 0
-    ACC_SATURATED = 1
-    """At least one accelerometer axis is at its full-scale range."""
-    GYR_SATURATED = 2
-    """At least one gyroscope axis is at its full-scale range."""
-    MAG_SATURATED = 4
-    """At least one magnetometer axis is at its full-scale range."""
-    HOST_TIME = 8
-    """The time comes from the host's receive clock, not from the device (e.g. WitMotion)."""
-    INTERPOLATED = 16
-    """The sample was filled in, not measured."""
-
-
-def check_identifier(value: str, what: str) -> str:
-    """Return ``value`` if it is a safe identifier, else raise :class:`IdentifierError`.
-
-    Identifiers become folder names (``subject=<id>``), so they are 1–64 characters of letters, digits,
-    ``.``, ``_`` and ``-``, starting with a letter or digit.
-
-    Parameters
-    ----------
-    value : str
-        The identifier.
-    what : str
-        What it identifies (``"subject"``, ``"session"``, ``"sensor"``), for the message.
-    """
-    if not isinstance(value, str) or not _ID_RE.match(value):
-        raise IdentifierError(
-            f"{what} id {value!r} is not allowed: use 1-64 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit",
-            column=what,
-        )
-    return value
-
-
-def datetime_to_us(when: datetime) -> int:
-    """Microseconds since the Unix epoch of a timezone-aware datetime.
-
-    Parameters
-    ----------
-    when : datetime
-        A timezone-aware time.
-
-    Returns
-    -------
-    int
-        Microseconds since 1970-01-01T00:00:00Z.
-
-    Raises
-    ------
-    DataValidationError
-        If ``when`` has no timezone: a naive time is ambiguous.
-    """
-    if when.tzinfo is None:
-        raise DataValidationError("datetime has no timezone; pass an aware datetime (e.g. UTC)")
-    delta = when - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def us_to_datetime(us: int) -> datetime:
-    """The UTC datetime of a count of microseconds since the Unix epoch.
-
-    Parameters
-    ----------
-    us : int
-        Microseconds since 1970-01-01T00:00:00Z.
-    """
-    return _EPOCH + timedelta(microseconds=int(us))
 
 
 @dataclass(frozen=True)
@@ -422,126 +298,3 @@ class SensorSamples:
             if a is not None and not np.array_equal(a, b):
                 return False
         return True
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    """Metadata of one recorded session. Pseudonymous: no names or birth dates.
-
-    Parameters
-    ----------
-    session_id : str
-        Session id, unique per subject.
-    subject_id : str
-        Pseudonymous subject id.
-    start_time : datetime
-        Start of the session, timezone-aware (stored as UTC, µs resolution).
-    placements : Mapping[str, str]
-        Sensor id → body segment (see :data:`SEGMENTS`, e.g. ``"thigh_right"``).
-    exercise : str, optional
-        Exercise or protocol name (e.g. ``"seated-knee-extension"``).
-    """
-
-    session_id: str
-    subject_id: str
-    start_time: datetime
-    placements: Mapping[str, str] = field(default_factory=dict)
-    exercise: str | None = None
-
-    def __post_init__(self) -> None:
-        check_identifier(self.session_id, "session")
-        check_identifier(self.subject_id, "subject")
-        us = datetime_to_us(self.start_time)
-        object.__setattr__(self, "start_time", us_to_datetime(us))
-        placements = dict(self.placements)
-        for sensor, segment in placements.items():
-            check_identifier(sensor, "sensor")
-            if segment not in SEGMENTS:
-                raise DataValidationError(
-                    f"unknown segment {segment!r} for sensor {sensor!r}; expected one of {sorted(SEGMENTS)}",
-                    sensor_id=sensor,
-                    column="placements",
-                )
-        object.__setattr__(self, "placements", placements)
-
-    @property
-    def start_us(self) -> int:
-        """Session start, microseconds since the Unix epoch (UTC)."""
-        return datetime_to_us(self.start_time)
-
-
-@dataclass(frozen=True, eq=False)
-class Recording:
-    """Several sensors recorded in one session.
-
-    Parameters
-    ----------
-    session : SessionInfo
-        Session metadata; its placements may only name sensors of this recording.
-    sensors : sequence of SensorSamples
-        One entry per sensor; sensor ids must be unique.
-
-    Raises
-    ------
-    DuplicateSensorError
-        If two sensors share an id.
-    DataValidationError
-        If a placement names a sensor that is not in the recording.
-    """
-
-    session: SessionInfo
-    sensors: tuple[SensorSamples, ...]
-
-    def __post_init__(self) -> None:
-        sensors = tuple(self.sensors)
-        seen: set[str] = set()
-        for s in sensors:
-            if not isinstance(s, SensorSamples):
-                raise DataValidationError(f"sensors must be SensorSamples, got {type(s).__name__}")
-            if s.sensor_id in seen:
-                raise DuplicateSensorError("appears twice in the recording", sensor_id=s.sensor_id)
-            seen.add(s.sensor_id)
-        for sensor in self.session.placements:
-            if sensor not in seen:
-                raise DataValidationError(
-                    "is placed on a segment but is not in the recording",
-                    sensor_id=sensor,
-                    column="placements",
-                )
-        object.__setattr__(self, "sensors", sensors)
-
-    def __getitem__(self, sensor_id: str) -> SensorSamples:
-        for s in self.sensors:
-            if s.sensor_id == sensor_id:
-                return s
-        raise KeyError(sensor_id)
-
-    def __iter__(self) -> Iterator[SensorSamples]:
-        return iter(self.sensors)
-
-    def __len__(self) -> int:
-        return len(self.sensors)
-
-    @property
-    def sensor_ids(self) -> list[str]:
-        """The sensor ids, in recording order."""
-        return [s.sensor_id for s in self.sensors]
-
-    def sensor_on(self, segment: str) -> SensorSamples:
-        """The samples of the sensor placed on ``segment`` (e.g. ``"shank_right"``).
-
-        Raises
-        ------
-        KeyError
-            If no sensor is placed on that segment.
-        """
-        for sensor, seg in self.session.placements.items():
-            if seg == segment:
-                return self[sensor]
-        raise KeyError(f"no sensor is placed on {segment!r}")
-
-    def equals(self, other: Recording) -> bool:
-        """True if the session metadata and every sensor's samples are identical (order-insensitive)."""
-        if self.session != other.session or sorted(self.sensor_ids) != sorted(other.sensor_ids):
-            return False
-        return all(s.equals(other[s.sensor_id]) for s in self.sensors)
