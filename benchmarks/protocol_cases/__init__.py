@@ -1,0 +1,1 @@
+"""Per-family protocol benchmark cases loaded by benchmarks/protocols.py."""
