@@ -1,0 +1,43 @@
+"""Virtual sensors: a bleak backend over Bumble's virtual controllers, virtual peripherals and faults.
+
+The real :class:`bleak.BleakScanner` / :class:`bleak.BleakClient` code path runs in-process against GATT
+servers written in Python. Open a :class:`VirtualAir`, put :class:`VirtualPeripheral` objects on it (each
+with an optional :class:`FaultPlan`), and hand the backend classes :class:`VirtualBleakScanner` and
+:class:`VirtualBleakClient` to bleak (``backend=``). Firmware emulators build on
+:class:`VirtualPeripheral`.
+
+Examples
+--------
+>>> import asyncio
+>>> from bleak import BleakClient, BleakScanner
+>>> from imurehab.virtual import CharacteristicSpec, ServiceSpec, VirtualAir, VirtualPeripheral
+>>> from imurehab.virtual import VirtualBleakClient, VirtualBleakScanner
+>>> battery = ServiceSpec("180F", (CharacteristicSpec("2A19", ("read",), value=bytes([87])),))
+>>> async def battery_level():
+...     async with VirtualAir() as air:
+...         await air.add(VirtualPeripheral("F1:00:00:00:00:01", "IMU-1", [battery]))
+...         device = await BleakScanner.find_device_by_name("IMU-1", backend=VirtualBleakScanner)
+...         async with BleakClient(device, backend=VirtualBleakClient) as client:
+...             return (await client.read_gatt_char("2A19"))[0], client.mtu_size
+>>> asyncio.run(battery_level())
+(87, 247)
+"""
+
+from imurehab.virtual.air import VirtualAir, current_air
+from imurehab.virtual.bumble_backend import VirtualBleakClient, VirtualBleakScanner
+from imurehab.virtual.faults import DroppedNotification, FaultPlan, LinkStats
+from imurehab.virtual.gatt_spec import CharacteristicSpec, ServiceSpec
+from imurehab.virtual.peripheral import VirtualPeripheral
+
+__all__ = [
+    "CharacteristicSpec",
+    "DroppedNotification",
+    "FaultPlan",
+    "LinkStats",
+    "ServiceSpec",
+    "VirtualAir",
+    "VirtualBleakClient",
+    "VirtualBleakScanner",
+    "VirtualPeripheral",
+    "current_air",
+]
