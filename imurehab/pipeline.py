@@ -20,7 +20,8 @@ from imurehab.analysis.reps import Rep, segment_reps
 from imurehab.body.angles import HINGE_JOINTS, HingeJointAngles, hinge_joint_angles
 from imurehab.body.calibration import heading_difference_9d
 from imurehab.errors import DatasetNotFoundError, DataValidationError
-from imurehab.fusion import FusionResult, estimate_orientation_detailed
+from imurehab.fusion import FusionResult
+from imurehab.fusion.table import fuse_sensor, orientation_rows
 from imurehab.quaternion import quat_from_scipy, quat_to_scipy
 from imurehab.store import read_recording, write_table
 from imurehab.store import schema as col
@@ -89,34 +90,6 @@ class ProcessedSession:
     reps: pl.DataFrame
     joints: list[JointResult]
     notes: list[str] = field(default_factory=list)
-
-
-def _fuse(sensor: SensorSamples) -> FusionResult:
-    return estimate_orientation_detailed(sensor.acc, sensor.gyr, sensor.info.rate_hz, sensor.mag)
-
-
-def _orientation_rows(sensor: SensorSamples, segment: str | None, fused: FusionResult) -> pl.DataFrame:
-    n = len(sensor)
-    bias = fused.gyr_bias if fused.gyr_bias is not None else np.full((n, 3), np.nan)
-    return pl.DataFrame(
-        {
-            col.SENSOR: [sensor.sensor_id] * n,
-            col.SEGMENT: [segment] * n,
-            col.TIME: pl.Series(sensor.time_us).cast(pl.Datetime("us", "UTC")),
-            col.Q_W: fused.quat[:, 0],
-            col.Q_X: fused.quat[:, 1],
-            col.Q_Y: fused.quat[:, 2],
-            col.Q_Z: fused.quat[:, 3],
-            col.REST: fused.rest,
-            col.MAG_DISTURBED: pl.Series(fused.mag_disturbed, dtype=pl.Boolean)
-            if fused.mag_disturbed is not None
-            else pl.Series([None] * n, dtype=pl.Boolean),
-            col.BIAS_X: bias[:, 0],
-            col.BIAS_Y: bias[:, 1],
-            col.BIAS_Z: bias[:, 2],
-        },
-        schema=col.polars_schema(col.ORIENTATION),
-    ).with_columns(pl.col(col.BIAS_X, col.BIAS_Y, col.BIAS_Z).fill_nan(None))
 
 
 def _resample(t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], values: FloatArray) -> FloatArray:
@@ -227,10 +200,10 @@ def process_recording(rec: Recording, *, exercise: str | None = None) -> Process
     """
     exercise = exercise if exercise is not None else rec.session.exercise
     placements = rec.session.placements
-    fused = {s.sensor_id: _fuse(s) for s in rec.sensors}
+    fused = {s.sensor_id: fuse_sensor(s) for s in rec.sensors}
     orientation = (
         pl.concat(
-            [_orientation_rows(s, placements.get(s.sensor_id), fused[s.sensor_id]) for s in rec.sensors],
+            [orientation_rows(s, placements.get(s.sensor_id), fused[s.sensor_id]) for s in rec.sensors],
             how="vertical",
         )
         if rec.sensors

@@ -4,7 +4,13 @@ Conventions: the earth frame is ENU (x east, y north, z up); the result is a Ham
 scalar first (w, x, y, z), that rotates sensor-frame vectors into the earth frame. Without a
 magnetometer (6D) the heading is relative: it starts at an arbitrary value and may drift slowly.
 
-The estimators wrapped here are the reference implementations of the published filters:
+The methods:
+
+- ``"eskf"`` (default) — our error-state Kalman filter with gyroscope bias and scale-factor states, rest
+  detection and heading-only magnetometer updates with disturbance rejection; offline mode adds a
+  Rauch–Tung–Striebel smoother (:mod:`imurehab.fusion.eskf`). Chosen as default by measurement on the
+  BROAD benchmark (docs/fusion.md). It handles time gaps (``time_s``/``gaps``) and saturated samples
+  (``flags``).
 
 - ``"vqf"`` — VQF (Laidig & Seel, "VQF: Highly accurate IMU orientation estimation with bias estimation
   and magnetic disturbance rejection", Information Fusion 91, 2023), from the ``vqf`` package. Causal mode
@@ -12,6 +18,10 @@ The estimators wrapped here are the reference implementations of the published f
   VQF's own frame is ENU with scalar-first quaternions, so no mapping is needed.
 - ``"madgwick"`` — Madgwick's gradient-descent filter (Madgwick et al., IEEE ICORR 2011), from the
   ``ahrs`` package; causal only. ahrs' 9D earth frame is north-west-up, mapped to ENU here.
+
+The wrapped filters know nothing of gaps or saturation: across a gap longer than
+:attr:`EskfParams.max_gap_s <imurehab.fusion.eskf.EskfParams>` (or one marked in ``gaps``) they are
+restarted, and ``flags`` are ignored.
 """
 
 from __future__ import annotations
@@ -24,16 +34,22 @@ import numpy as np
 import numpy.typing as npt
 
 from imurehab.errors import DataValidationError
+from imurehab.fusion._timing import Timing, sample_timing
+from imurehab.fusion.eskf import EskfOutput, EskfParams, eskf_orientation
 from imurehab.quaternion import quat_multiply, quat_normalize
 
 __all__ = ["METHODS", "FusionResult", "estimate_orientation", "estimate_orientation_detailed"]
 
 Mode = Literal["offline", "causal"]
 
-METHODS: Final[dict[str, tuple[str, ...]]] = {"vqf": ("offline", "causal"), "madgwick": ("causal",)}
+METHODS: Final[dict[str, tuple[str, ...]]] = {
+    "eskf": ("offline", "causal"),
+    "vqf": ("offline", "causal"),
+    "madgwick": ("causal",),
+}
 """Estimator names and the modes each supports."""
 
-DEFAULT_METHOD: Final[str] = "vqf"
+DEFAULT_METHOD: Final[str] = "eskf"
 
 # ahrs' Madgwick 9D earth frame is x north, y west, z up: a +90° turn about up maps it onto ENU.
 _NWU_TO_ENU: Final = np.array([np.sqrt(0.5), 0.0, 0.0, np.sqrt(0.5)])
@@ -104,6 +120,9 @@ def estimate_orientation_detailed(
     *,
     mode: Mode = "offline",
     method: str | None = None,
+    time_s: npt.ArrayLike | None = None,
+    gaps: npt.ArrayLike | None = None,
+    flags: npt.ArrayLike | None = None,
 ) -> FusionResult:
     """Estimate a sensor's orientation, with rest, magnetic-disturbance and gyro-bias information.
 
@@ -112,8 +131,79 @@ def estimate_orientation_detailed(
     Returns
     -------
     FusionResult
-        Quaternions and per-sample quality information.
+        Quaternions and per-sample quality information; for 9D input both the 9D and the 6D estimate.
     """
+    return _estimate(acc, gyr, rate_hz, mag, mode, method, time_s, gaps, flags, need_6d=True)
+
+
+def estimate_orientation(
+    acc: npt.ArrayLike,
+    gyr: npt.ArrayLike,
+    rate_hz: float,
+    mag: npt.ArrayLike | None = None,
+    *,
+    mode: Mode = "offline",
+    method: str | None = None,
+    time_s: npt.ArrayLike | None = None,
+    gaps: npt.ArrayLike | None = None,
+    flags: npt.ArrayLike | None = None,
+) -> npt.NDArray[np.float64]:
+    """Estimate a sensor's orientation from its inertial (and magnetic) samples.
+
+    Parameters
+    ----------
+    acc : array_like, shape (N, 3)
+        Specific force in the sensor frame [m/s²], gravity included.
+    gyr : array_like, shape (N, 3)
+        Angular rate in the sensor frame [rad/s].
+    rate_hz : float
+        Nominal sampling rate [Hz]; without ``time_s`` samples are taken as evenly spaced.
+    mag : array_like, shape (N, 3), optional
+        Magnetic flux density in the sensor frame [µT]. Without it the estimate is 6D: heading relative.
+    mode : {"offline", "causal"}
+        ``"offline"`` may use the whole recording (past and future samples); ``"causal"`` uses only past
+        samples, as a live stream must.
+    method : str, optional
+        Estimator name from :data:`METHODS`; default ``"eskf"``.
+    time_s : array_like, shape (N,), optional
+        Sample times [s], strictly increasing: jumps are gaps. Short gaps (≤ 0.5 s) are bridged, longer
+        ones restart the attitude from gravity (keeping the 6D heading).
+    gaps : array_like of bool, shape (N,), optional
+        True where samples were lost just before this one, for a gap of unknown length (a restart).
+    flags : array_like of int, shape (N,), optional
+        :class:`imurehab.types.SampleFlags` per sample: saturated or interpolated readings are not used
+        as measurements, and a saturated gyroscope sample widens the attitude uncertainty.
+
+    Returns
+    -------
+    ndarray, shape (N, 4)
+        Unit quaternions (w, x, y, z) rotating sensor-frame vectors into the ENU earth frame; the same
+        input always gives bit-identical output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> acc = np.tile([0.0, 0.0, 9.81], (200, 1)); gyr = np.zeros((200, 3))
+    >>> q = estimate_orientation(acc, gyr, rate_hz=100.0)
+    >>> np.allclose(np.abs(q[-1]), [1, 0, 0, 0], atol=1e-6)
+    True
+    """
+    return _estimate(acc, gyr, rate_hz, mag, mode, method, time_s, gaps, flags, need_6d=False).quat
+
+
+def _estimate(
+    acc: npt.ArrayLike,
+    gyr: npt.ArrayLike,
+    rate_hz: float,
+    mag: npt.ArrayLike | None,
+    mode: str,
+    method: str | None,
+    time_s: npt.ArrayLike | None,
+    gaps: npt.ArrayLike | None,
+    flags: npt.ArrayLike | None,
+    *,
+    need_6d: bool,
+) -> FusionResult:
     acc_a, gyr_a, mag_a = _check_inputs(acc, gyr, mag, rate_hz)
     method = DEFAULT_METHOD if method is None else method
     if method not in METHODS:
@@ -125,52 +215,52 @@ def estimate_orientation_detailed(
         empty = np.zeros((0, 4))
         no_mag = None if mag_a is None else np.zeros(0, bool)
         return FusionResult(empty, empty, np.zeros(0, bool), no_mag, None, method, mode)
-    if method == "vqf":
-        return _run_vqf(acc_a, gyr_a, mag_a, rate_hz, mode)
-    return _run_madgwick(acc_a, gyr_a, mag_a, rate_hz)
+    timing = sample_timing(n, rate_hz, time_s, gaps, flags)
+    if method == "eskf":
+        return _run_eskf(acc_a, gyr_a, mag_a, rate_hz, mode, timing, need_6d)
+    parts = [
+        _run_vqf(acc_a[a:b], gyr_a[a:b], None if mag_a is None else mag_a[a:b], rate_hz, mode)
+        if method == "vqf"
+        else _run_madgwick(acc_a[a:b], gyr_a[a:b], None if mag_a is None else mag_a[a:b], rate_hz)
+        for a, b in timing.segments(EskfParams().max_gap_s)
+    ]
+    return parts[0] if len(parts) == 1 else _concat(parts)
 
 
-def estimate_orientation(
-    acc: npt.ArrayLike,
-    gyr: npt.ArrayLike,
+def _concat(parts: list[FusionResult]) -> FusionResult:
+    def cat(name: str) -> npt.NDArray[np.generic] | None:
+        values = [getattr(p, name) for p in parts]
+        return None if values[0] is None else np.concatenate(values)
+
+    quat_6d = cat("quat_6d")
+    quat = quat_6d if parts[0].quat is parts[0].quat_6d else cat("quat")
+    return FusionResult(
+        quat, quat_6d, cat("rest"), cat("mag_disturbed"), cat("gyr_bias"), parts[0].method, parts[0].mode
+    )  # type: ignore[arg-type]
+
+
+def _run_eskf(
+    acc: npt.NDArray[np.float64],
+    gyr: npt.NDArray[np.float64],
+    mag: npt.NDArray[np.float64] | None,
     rate_hz: float,
-    mag: npt.ArrayLike | None = None,
-    *,
-    mode: Mode = "offline",
-    method: str | None = None,
-) -> npt.NDArray[np.float64]:
-    """Estimate a sensor's orientation from its inertial (and magnetic) samples.
+    mode: str,
+    timing: Timing,
+    need_6d: bool,
+) -> FusionResult:
+    def run(m: npt.NDArray[np.float64] | None) -> EskfOutput:
+        return eskf_orientation(
+            acc, gyr, rate_hz, m, smooth=mode == "offline", dt=timing.dt,
+            acc_ok=timing.acc_ok, gyr_ok=timing.gyr_ok, mag_ok=timing.mag_ok,
+        )  # fmt: skip
 
-    Parameters
-    ----------
-    acc : array_like, shape (N, 3)
-        Specific force in the sensor frame [m/s²], gravity included.
-    gyr : array_like, shape (N, 3)
-        Angular rate in the sensor frame [rad/s].
-    rate_hz : float
-        Sampling rate [Hz]; samples are taken as evenly spaced.
-    mag : array_like, shape (N, 3), optional
-        Magnetic flux density in the sensor frame [µT]. Without it the estimate is 6D: heading relative.
-    mode : {"offline", "causal"}
-        ``"offline"`` may use the whole recording (past and future samples); ``"causal"`` uses only past
-        samples, as a live stream must.
-    method : str, optional
-        Estimator name from :data:`METHODS`; default ``"vqf"``.
-
-    Returns
-    -------
-    ndarray, shape (N, 4)
-        Unit quaternions (w, x, y, z) rotating sensor-frame vectors into the ENU earth frame.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> acc = np.tile([0.0, 0.0, 9.81], (200, 1)); gyr = np.zeros((200, 3))
-    >>> q = estimate_orientation(acc, gyr, rate_hz=100.0)
-    >>> np.allclose(np.abs(q[-1]), [1, 0, 0, 0], atol=1e-6)
-    True
-    """
-    return estimate_orientation_detailed(acc, gyr, rate_hz, mag, mode=mode, method=method).quat
+    out = run(mag)
+    quat = _canonical_sign(out.quat)
+    if mag is None:
+        return FusionResult(quat, quat, out.rest, None, out.gyr_bias, "eskf", mode)
+    # The 6D estimate is a second pass; callers that only want the 9D quaternions skip it.
+    quat_6d = _canonical_sign(run(None).quat) if need_6d else quat
+    return FusionResult(quat, quat_6d, out.rest, out.mag_disturbed, out.gyr_bias, "eskf", mode)
 
 
 def _run_vqf(

@@ -1,0 +1,107 @@
+"""Orientation of every sensor of a recording as rows of the ``orientation`` table."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from imurehab.fusion.estimate import FusionResult, Mode, estimate_orientation_detailed
+from imurehab.store import schema as col
+from imurehab.types import Recording, SensorSamples
+
+__all__ = ["fuse_sensor", "orientation_rows", "orientation_table"]
+
+
+def fuse_sensor(sensor: SensorSamples, *, mode: Mode = "offline", method: str | None = None) -> FusionResult:
+    """Estimate one sensor's orientation from its samples, using their times and flags.
+
+    Parameters
+    ----------
+    sensor : SensorSamples
+        The sensor's samples (SI units); ``time_us`` gaps are bridged or restart the filter, and
+        saturated or interpolated samples (``flags``) are not trusted.
+    mode, method
+        As for :func:`imurehab.fusion.estimate_orientation`.
+
+    Returns
+    -------
+    FusionResult
+        Orientation (9D where the sensor has a magnetometer) and per-sample quality information.
+    """
+    time_s = (sensor.time_us - sensor.time_us[0]).astype(np.float64) / 1e6 if len(sensor) else None
+    return estimate_orientation_detailed(
+        sensor.acc,
+        sensor.gyr,
+        sensor.info.rate_hz,
+        sensor.mag,
+        mode=mode,
+        method=method,
+        time_s=time_s,
+        flags=sensor.flags,
+    )
+
+
+def orientation_rows(sensor: SensorSamples, segment: str | None, fused: FusionResult) -> pl.DataFrame:
+    """Rows of the ``orientation`` table for one sensor.
+
+    Parameters
+    ----------
+    sensor : SensorSamples
+        The sensor whose samples were fused.
+    segment : str, optional
+        Body segment the sensor is placed on.
+    fused : FusionResult
+        The estimate for ``sensor`` (same number of samples).
+
+    Returns
+    -------
+    polars.DataFrame
+        Columns of :data:`imurehab.store.schema.ORIENTATION`: sensor, segment, time, ``q_w..q_z``
+        (sensor → ENU), rest, mag_disturbed (null for 6D), ``bias_x..z`` [rad/s] (null where unknown).
+    """
+    n = len(sensor)
+    bias = fused.gyr_bias if fused.gyr_bias is not None else np.full((n, 3), np.nan)
+    return pl.DataFrame(
+        {
+            col.SENSOR: [sensor.sensor_id] * n,
+            col.SEGMENT: [segment] * n,
+            col.TIME: pl.Series(sensor.time_us).cast(pl.Datetime("us", "UTC")),
+            col.Q_W: fused.quat[:, 0],
+            col.Q_X: fused.quat[:, 1],
+            col.Q_Y: fused.quat[:, 2],
+            col.Q_Z: fused.quat[:, 3],
+            col.REST: fused.rest,
+            col.MAG_DISTURBED: pl.Series(fused.mag_disturbed, dtype=pl.Boolean)
+            if fused.mag_disturbed is not None
+            else pl.Series([None] * n, dtype=pl.Boolean),
+            col.BIAS_X: bias[:, 0],
+            col.BIAS_Y: bias[:, 1],
+            col.BIAS_Z: bias[:, 2],
+        },
+        schema=col.polars_schema(col.ORIENTATION),
+    ).with_columns(pl.col(col.BIAS_X, col.BIAS_Y, col.BIAS_Z).fill_nan(None))
+
+
+def orientation_table(
+    recording: Recording, *, mode: Mode = "offline", method: str | None = None
+) -> pl.DataFrame:
+    """Orientation of every sensor of a recording, as rows of the ``orientation`` table.
+
+    Parameters
+    ----------
+    recording : Recording
+        The session; its placements give each sensor's segment.
+    mode, method
+        As for :func:`imurehab.fusion.estimate_orientation`.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per sample and sensor, in sensor order then time (see :func:`orientation_rows`).
+    """
+    placements = recording.session.placements
+    frames = [
+        orientation_rows(s, placements.get(s.sensor_id), fuse_sensor(s, mode=mode, method=method))
+        for s in recording.sensors
+    ]
+    return pl.concat(frames, how="vertical") if frames else col.polars_schema(col.ORIENTATION).to_frame()
