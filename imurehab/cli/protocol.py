@@ -16,6 +16,9 @@ _HEX_RE = re.compile(r"^[0-9A-Fa-f\s:_-]*$")
 
 
 def _parse_setting(text: str) -> Any:
+    # Leading zeros mean a hex string (a key, a descriptor), not a number: keep those as text.
+    if len(text) > 1 and text[0] == "0" and text[1] not in ".eE":
+        return text
     for kind in (int, float):
         try:
             return kind(text)

@@ -60,3 +60,28 @@ def test_cli_rejects_bad_hex_and_unknown_family():
     assert runner.invoke(app, ["protocol", "decode", "--family", "osp", "abc"]).exit_code == 2
     res = runner.invoke(app, ["protocol", "decode", "--family", "nope", "00"])
     assert res.exit_code == 1 and "unknown protocol family" in res.output
+
+
+def _offline_vectors():
+    return [
+        pytest.param(v, id=f"polar-pmd-offline-{i}")
+        for i, v in enumerate(load_vectors("polar-pmd"))
+        if v.get("offline")
+    ]
+
+
+@pytest.mark.parametrize("vector", _offline_vectors())
+def test_polar_offline_files_decode_through_the_cli(vector):
+    off = vector["offline"]
+    data = bytes.fromhex(off["file_hex"].replace(" ", ""))
+    settings = {"type": "offline"}
+    if "key_hex" in off:
+        settings["key"] = off["key_hex"].replace(" ", "")
+    lib = json.loads(json.dumps(decode_packets("polar-pmd", [data], settings).to_json(), default=str))
+    args = ["protocol", "decode", "--family", "polar-pmd", "--json"]
+    args += [x for k, v in settings.items() for x in ("--set", f"{k}={v}")]
+    res = runner.invoke(app, [*args, data.hex()])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout) == lib
+    for key, expected in off["expect"].items():
+        assert _same(lib["info"][key], expected), key

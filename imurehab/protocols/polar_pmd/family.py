@@ -19,12 +19,15 @@ from imurehab.protocols.polar_pmd.control import (
     parse_settings,
 )
 from imurehab.protocols.polar_pmd.frames import PmdSamples, decode_frames
+from imurehab.protocols.polar_pmd.offline import decode_offline_recording
 
 __all__ = ["FAMILY", "decode"]
 
 SETTINGS: Final[dict[str, str]] = {
     "type": "packet kind: auto (default), data, settings (a bare settings TLV), control (sensor → client: "
-    "response; 01… measurement stopped; anything else a feature read) or command (client → sensor)",
+    "response; 01… measurement stopped; anything else a feature read), command (client → sensor) or "
+    "offline (whole .REC files of one recording, one per packet, in part order)",
+    "key": "offline recording security key, hex (encrypted .REC files only)",
     "channels": "values per sample, for frame types the profile does not list [count]",
     "resolution": "bits of a raw or reference value, for frame types the profile does not list [bit]",
     "factor": "FACTOR of the start-measurement response; multiplies counts of frame types that use it "
@@ -37,7 +40,7 @@ SETTINGS: Final[dict[str, str]] = {
 }
 """Settings :func:`decode` understands (``--set KEY=VALUE`` on the command line)."""
 
-_KINDS: Final = ("auto", "data", "settings", "control", "command")
+_KINDS: Final = ("auto", "data", "settings", "control", "command", "offline")
 _SAMPLE_KEYS: Final = {"acc": "samples_mG", "gyro": "samples_dps", "mag": "samples_gauss"}
 _SI_FIELD: Final = {"acc": "acc", "gyro": "gyr", "mag": "mag"}
 
@@ -88,6 +91,8 @@ def decode(packets: Sequence[bytes], settings: Mapping[str, Any]) -> DecodeResul
         kind = _detect(packets[0])
     if kind == "data":
         return _decode_data(packets, settings)
+    if kind == "offline":
+        return _decode_offline(packets, settings)
     if kind == "control" and packets[0][:1] == bytes([pmd_profile().raw["control"]["response_code"]]):
         return DecodeResult(family=FAMILY_NAME, info=_response_info(parse_response(packets)))
     if len(packets) != 1:
@@ -166,6 +171,36 @@ def _decode_data(packets: Sequence[bytes], settings: Mapping[str, Any]) -> Decod
     info = _data_info(samples, 1.0 if factor is None else factor)
     if "range" in settings:
         info["range"] = _number(settings, "range", float)
+    return DecodeResult(family=FAMILY_NAME, time_ns=samples.time_ns, info=info, **arrays)
+
+
+def _decode_offline(packets: Sequence[bytes], settings: Mapping[str, Any]) -> DecodeResult:
+    key_hex = settings.get("key")
+    try:
+        key = None if key_hex is None else bytes.fromhex(str(key_hex).removeprefix("0x"))
+    except ValueError:
+        fail(f"key {key_hex!r} is not hexadecimal", "settings")
+    rec = decode_offline_recording(list(packets), key=key)
+    samples = rec.samples
+    arrays: dict[str, Any] = {"acc": None, "gyr": None, "mag": None}
+    arrays[_SI_FIELD[samples.measurement]] = samples.si()
+    info = _data_info(samples, float(dict(rec.parts[0].settings).get("factor", [1.0])[0]))
+    first = rec.parts[0]
+    info.update(
+        magic=first.header.magic,
+        version=first.header.version,
+        free=first.header.free,
+        esw_hash=first.header.esw_hash,
+        start_time=first.start_time.isoformat(),
+        settings=dict(first.settings),
+        security=first.security,
+        payload_security=first.payload_security,
+        key_index=first.key_index,
+        frames=len(rec.frames),
+        samples_raw_first=samples.raw[:2].tolist(),
+        time_ns_last=None if samples.time_ns is None else int(samples.time_ns[-1]),
+        parts=len(rec.parts),
+    )
     return DecodeResult(family=FAMILY_NAME, time_ns=samples.time_ns, info=info, **arrays)
 
 
