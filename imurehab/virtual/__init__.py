@@ -4,7 +4,8 @@ The real :class:`bleak.BleakScanner` / :class:`bleak.BleakClient` code path runs
 servers written in Python. Open a :class:`VirtualAir`, put :class:`VirtualPeripheral` objects on it (each
 with an optional :class:`FaultPlan`), and hand the backend classes :class:`VirtualBleakScanner` and
 :class:`VirtualBleakClient` to bleak (``backend=``). Firmware emulators build on
-:class:`VirtualPeripheral`.
+:class:`VirtualPeripheral`: :class:`OspSensor` emulates an OSP v1 sensor, and :class:`VirtualScenario` puts
+a simulated session logged on several of them on an air, with faults from :func:`parse_fault` texts.
 
 Examples
 --------
@@ -27,17 +28,26 @@ from imurehab.virtual.air import VirtualAir, current_air
 from imurehab.virtual.bumble_backend import VirtualBleakClient, VirtualBleakScanner
 from imurehab.virtual.faults import DroppedNotification, FaultPlan, LinkStats
 from imurehab.virtual.gatt_spec import CharacteristicSpec, ServiceSpec
+from imurehab.virtual.osp_faults import Fault, parse_fault
+from imurehab.virtual.osp_sensor import OspSensor
+from imurehab.virtual.osp_stats import OspDeviceStats
 from imurehab.virtual.peripheral import VirtualPeripheral
+from imurehab.virtual.scenario import VirtualScenario
 
 __all__ = [
     "CharacteristicSpec",
     "DroppedNotification",
+    "Fault",
     "FaultPlan",
     "LinkStats",
+    "OspDeviceStats",
+    "OspSensor",
     "ServiceSpec",
     "VirtualAir",
     "VirtualBleakClient",
     "VirtualBleakScanner",
     "VirtualPeripheral",
+    "VirtualScenario",
     "current_air",
+    "parse_fault",
 ]
