@@ -201,3 +201,65 @@ class ProtocolError(ImurehabError, ValueError):
         self.offset = offset
         where = f" at byte {offset}" if offset is not None else ""
         super().__init__(f"{family}: {message}{where} ({reason})")
+
+
+# --- BLE ingest ------------------------------------------------------------------------------------
+
+
+class BleError(ImurehabError):
+    """A Bluetooth LE device could not be reached, or did not answer as its protocol says.
+
+    Attributes
+    ----------
+    address : str
+        The device's address (as given by the caller).
+    reason : str
+        Short machine-readable cause: ``"not-found"`` (no such device advertising), ``"unreachable"``
+        (connects kept failing), ``"disconnected"`` (the link dropped), ``"timeout"`` (no answer in time),
+        ``"stalled"`` (connected but no progress: the device stopped sending), ``"protocol"`` (malformed
+        or unexpected bytes), ``"device"`` (the device answered with an error status), ``"unsupported"``
+        (not a device of a family this operation speaks).
+    """
+
+    def __init__(self, message: str, *, address: str, reason: str) -> None:
+        self.address = address
+        self.reason = reason
+        super().__init__(f"{address}: {message} ({reason})")
+
+
+class SyncIncompleteError(ImurehabError):
+    """A sync ended without every session of every device downloaded and verified.
+
+    Attributes
+    ----------
+    addresses : tuple of str
+        The devices left incomplete.
+    report : object
+        The :class:`imurehab.ble.SyncReport` of the run: what was verified, what is missing, and why.
+    """
+
+    def __init__(self, message: str, *, addresses: tuple[str, ...], report: object) -> None:
+        self.addresses = addresses
+        self.report = report
+        super().__init__(message)
+
+
+class JournalError(StoreError):
+    """The on-disk raw journal of a BLE ingest cannot be used.
+
+    Attributes
+    ----------
+    path : pathlib.Path or None
+        The journal file or folder concerned.
+    reason : str
+        ``"conflict"`` (the folder holds another device's or session's journal), ``"busy"`` (another
+        process is writing to it), ``"disk-full"`` (no space left: what was written before stays valid),
+        ``"io"`` (another operating-system error).
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"{message} ({reason})", path=path)
+
+
+__all__ += ["BleError", "JournalError", "SyncIncompleteError"]

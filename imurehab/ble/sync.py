@@ -1,0 +1,156 @@
+"""Zero-loss log sync from OSP sensors: LIST → READ by offset into the journal → verify → decode.
+
+Per sensor (all sensors at once, connects one at a time), the host state machine of OSP spec §7:
+
+1. connect (retries, backoff), read the descriptor (serial, boot id), CLOCK_SYNC burst; the first READ
+   waits until every sensor got this far (so clocks are measured while no download loads the host);
+2. LIST the device's sessions; open each one's journal (``<out>/_journal/<serial>/session-<id>``) at its
+   last verified byte ``V`` — 0 for a new one, where it stopped for a link drop, a device reboot or a
+   killed host process;
+3. READ from ``V``: each CHUNK is checked (CRC-32) by a :class:`~imurehab.protocols.osp.LogAssembler`,
+   and the bytes that become contiguous are appended to the journal (flushed to disk in 64 KiB pieces,
+   and at every END or drop) — nothing is decoded before it is on disk;
+4. at END, verify the length and CRC-32 of the whole journal against the device's; READ the missing
+   ranges again until it matches; a journal of the right length with the wrong CRC is discarded and read
+   again from 0; a link drop goes back to 1 and resumes at ``V``;
+5. only when verified, not OPEN, and ``erase=True``: COMMIT (the device erases that session);
+6. once every sensor has finished downloading, measure each clock again, spread over a span that grows
+   with how far back its logs reach (:meth:`~imurehab.ble.RetryPolicy.clock_span_for`): the span pins
+   the drift;
+7. decode every journal this run touched into the ``samples`` and ``sessions`` partitions of its study
+   session (see :mod:`imurehab.ble.dataset`).
+
+A sensor's failure (not found, unreachable, stalled, malformed answers, journal conflict, full disk)
+is reported in its :class:`~imurehab.ble.report.SensorReport` with what it still got; the other
+sensors go on. Only a problem with the output folder as a whole (another process writing to it) raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.scanner import BaseBleakScanner
+
+from imurehab.ble.connection import RetryPolicy
+from imurehab.ble.dataset import write_study
+from imurehab.ble.discovery import find_devices
+from imurehab.ble.download import LogDownload, ProgressCallback
+from imurehab.ble.layout import JournalRoot, default_session_id
+from imurehab.ble.rendezvous import Rendezvous
+from imurehab.ble.report import SyncReport
+from imurehab.errors import ImurehabError, StoreError
+
+__all__ = ["sync"]
+
+
+async def sync(
+    addresses: Sequence[str],
+    out: str | Path,
+    *,
+    client_backend: type[BaseBleakClient] | None = None,
+    scanner_backend: type[BaseBleakScanner] | None = None,
+    erase: bool = False,
+    progress: ProgressCallback | None = None,
+    subject: str | None = None,
+    session: str | None = None,
+    policy: RetryPolicy | None = None,
+) -> SyncReport:
+    """Download every log session of OSP sensors, verified, into a dataset; resumable at any point.
+
+    Parameters
+    ----------
+    addresses : sequence of str
+        Sensor addresses (as the platform names them).
+    out : str or Path
+        Dataset root. The raw journal goes to ``<out>/_journal/`` (kept: it is what a later run resumes
+        from), the decoded samples to the ``samples`` and ``sessions`` tables of the study session.
+    client_backend, scanner_backend : type or None
+        bleak backend classes (None: the platform's); e.g. the virtual air's
+        :class:`~imurehab.virtual.VirtualBleakClient` / :class:`~imurehab.virtual.VirtualBleakScanner`.
+    erase : bool
+        Erase each session on its sensor (COMMIT) once it is verified whole and closed.
+    progress : callable, optional
+        Called with :class:`~imurehab.ble.report.SyncProgress` events.
+    subject, session : str, optional
+        Study ids of the dataset partition. Default: those of an unfinished earlier sync into ``out``
+        (so a killed sync resumes into the same partition), else ``"unassigned"`` and
+        :func:`default_session_id`. A session already journaled keeps the ids it was first synced under.
+    policy : RetryPolicy, optional
+        Retry limits and timeouts.
+
+    Returns
+    -------
+    SyncReport
+        Per sensor: sessions, bytes, CRC verification, samples and gaps written, clock and its
+        uncertainty, reconnects, and the error that left it incomplete.
+
+    Raises
+    ------
+    JournalError
+        ``busy`` when another process is writing to ``out``; ``disk-full``/``io`` when the journal
+        cannot even be started.
+    """
+    policy = policy or RetryPolicy()
+    out, started = Path(out), time.monotonic()
+    wanted = list(dict.fromkeys(addresses))
+    root = JournalRoot(out)
+    with root.locked():
+        study = root.begin_run("sync", subject, session, default_session_id())
+        devices = await find_devices(wanted, scanner_backend=scanner_backend, timeout=policy.scan_timeout_s)
+        gates = (Rendezvous(len(wanted)), Rendezvous(len(wanted)))
+        syncs = [
+            LogDownload(
+                root,
+                address,
+                devices[address],
+                study,
+                erase=erase,
+                policy=policy,
+                progress=progress,
+                backend=client_backend,
+                gates=gates,
+            )
+            for address in wanted
+        ]
+        await asyncio.gather(*(s.run() for s in syncs))
+        report = SyncReport(out, study[0], study[1], [s.report for s in syncs])
+        for s in syncs:
+            s.emit("writing")
+        # Journals keep the study ids they were started under: write every partition this run touched.
+        studies = {study} | {j.study for s in syncs for j in s.journals.values()}
+        for touched in sorted(studies):
+            _write(root, touched, report)
+        report.elapsed_s = time.monotonic() - started
+        for s, sensor in zip(syncs, report.sensors, strict=True):
+            s.emit("done" if sensor.complete and report.write_error is None else "incomplete")
+        if report.complete:
+            root.finish_run()
+    return report
+
+
+def _write(root: JournalRoot, study: tuple[str, str], report: SyncReport) -> None:
+    """Decode the journals of one study session into its partitions; add the figures to the report."""
+    try:
+        written = write_study(root, study)
+    except (ImurehabError, OSError) as err:
+        report.write_error = err if isinstance(err, ImurehabError) else StoreError(str(err), path=root.out)
+        return
+    report.paths += written.paths
+    for sensor in report.sensors:
+        summary = written.sensors.get(sensor.serial or "")
+        if summary is None:
+            continue
+        if summary.error is not None:
+            report.write_error = report.write_error or ImurehabError(summary.error)
+            continue
+        sensor.samples += summary.samples
+        sensor.gaps += summary.gaps
+        sensor.lost_samples += summary.lost_samples
+        sensor.clocks.update(summary.clocks)
+        known = [u for u in (sensor.clock_uncertainty_us, summary.clock_uncertainty_us) if not math.isnan(u)]
+        sensor.clock_uncertainty_us = max(known, default=math.nan)
