@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from imurehab.cli.ble import register as register_ble_commands
 from imurehab.cli.common import (
     EXIT_FAILURE,
     EXIT_PARTIAL,
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 
 app.add_typer(protocol_app, name="protocol")
+register_ble_commands(app)
 
 
 @app.command()
