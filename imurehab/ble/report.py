@@ -249,16 +249,7 @@ class SyncReport:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict of the run."""
-        return {
-            "out": str(self.out),
-            "subject": self.subject,
-            "session": self.session,
-            "complete": self.complete,
-            "elapsed_s": self.elapsed_s,
-            "paths": [str(p) for p in self.paths],
-            "write_error": _error_json(self.write_error),
-            "sensors": [s.to_json() for s in self.sensors],
-        }
+        return _run_json(self)
 
 
 @dataclass(frozen=True)
@@ -408,14 +399,19 @@ class StreamReport:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict of the run."""
-        return {
-            "out": str(self.out),
-            "subject": self.subject,
-            "session": self.session,
-            "complete": self.complete,
-            "elapsed_s": self.elapsed_s,
-            "interrupted": self.interrupted,
-            "paths": [str(p) for p in self.paths],
-            "write_error": _error_json(self.write_error),
-            "sensors": [s.to_json() for s in self.sensors],
-        }
+        return _run_json(self, interrupted=self.interrupted)
+
+
+def _run_json(report: SyncReport | StreamReport, **extra: Any) -> dict[str, Any]:
+    """The JSON of a sync or stream run: what both share, with ``extra`` after ``elapsed_s``."""
+    return {
+        "out": str(report.out),
+        "subject": report.subject,
+        "session": report.session,
+        "complete": report.complete,
+        "elapsed_s": report.elapsed_s,
+        **extra,
+        "paths": [str(p) for p in report.paths],
+        "write_error": _error_json(report.write_error),
+        "sensors": [s.to_json() for s in report.sensors],
+    }
