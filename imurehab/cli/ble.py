@@ -64,6 +64,19 @@ async def _target(
         yield _Target(list(scenario.addresses), VirtualBleakClient, VirtualBleakScanner)
 
 
+def _scenario_args(
+    sensors: int, minutes: float, rate_hz: float, faults: list[str] | None, seed: int
+) -> dict[str, Any]:
+    """Keyword arguments of :class:`~imurehab.virtual.VirtualScenario` from the ``--virtual-*`` options."""
+    return {
+        "n_sensors": sensors,
+        "minutes": minutes,
+        "rate_hz": rate_hz,
+        "faults": tuple(faults or ()),
+        "seed": seed,
+    }
+
+
 def _run(coro_factory: Callable[[], Any]) -> Any:
     with errors_as_exit():
         return asyncio.run(coro_factory())
@@ -143,13 +156,7 @@ def register(app: typer.Typer) -> None:
         """Download every sensor's log completely and verified (resumes after drops and crashes)."""
         from imurehab.ble import sync as ble_sync
 
-        scenario = {
-            "n_sensors": virtual_sensors,
-            "minutes": virtual_minutes,
-            "rate_hz": virtual_rate,
-            "faults": tuple(fault or ()),
-            "seed": seed,
-        }
+        scenario = _scenario_args(virtual_sensors, virtual_minutes, virtual_rate, fault, seed)
 
         async def go(bars: _Bars | None) -> Any:
             async with _target(virtual, addresses, out, scenario) as t:
@@ -212,13 +219,7 @@ def register(app: typer.Typer) -> None:
 
         if seconds is None and virtual:
             seconds = 10.0
-        scenario = {
-            "n_sensors": virtual_sensors,
-            "minutes": virtual_minutes,
-            "rate_hz": virtual_rate,
-            "faults": tuple(fault or ()),
-            "seed": seed,
-        }
+        scenario = _scenario_args(virtual_sensors, virtual_minutes, virtual_rate, fault, seed)
 
         async def go() -> Any:
             stop = asyncio.Event()
