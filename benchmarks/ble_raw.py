@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from bleak import BleakClient
 
 from imurehab.virtual import (
+    Airtime,
     CharacteristicSpec,
     ServiceSpec,
     VirtualAir,
@@ -42,9 +43,11 @@ class Throughput:
     bytes_per_s: float
 
 
-async def measure(count: int = 20_000, acl_packet_length: int = 251) -> Throughput:
+async def measure(
+    count: int = 20_000, acl_packet_length: int = 251, airtime: Airtime | None = None
+) -> Throughput:
     """Stream ``count`` 244-byte notifications over a fresh virtual air and time their arrival."""
-    async with VirtualAir(acl_packet_length=acl_packet_length) as air:
+    async with VirtualAir(acl_packet_length=acl_packet_length, airtime=airtime) as air:
         sensor = VirtualPeripheral(
             "F1:00:00:00:00:01", "RAW", [ServiceSpec(SERVICE, (CharacteristicSpec(DATA, ("notify",)),))]
         )

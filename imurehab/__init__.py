@@ -51,6 +51,7 @@ from imurehab.store import (
 from imurehab.types import (
     SEGMENTS,
     STANDARD_GRAVITY,
+    ClockModel,
     Recording,
     SampleFlags,
     SensorInfo,
@@ -64,6 +65,7 @@ __all__ = [
     "STANDARD_GRAVITY",
     "TABLES",
     "BleError",
+    "ClockModel",
     "DataValidationError",
     "DatasetNotFoundError",
     "DuplicateSensorError",

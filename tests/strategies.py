@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -22,7 +23,15 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from imurehab.store.schema import arrow_schema, polars_schema
-from imurehab.types import SEGMENTS, Recording, SampleFlags, SensorInfo, SensorSamples, SessionInfo
+from imurehab.types import (
+    SEGMENTS,
+    ClockModel,
+    Recording,
+    SampleFlags,
+    SensorInfo,
+    SensorSamples,
+    SessionInfo,
+)
 
 DETERMINISTIC = settings(
     derandomize=True,
@@ -50,6 +59,27 @@ _gyr_component = st.floats(-34.9, 34.9)
 _mag_component = st.floats(-4900.0, 4900.0)
 
 
+_finite = st.floats(-1e9, 1e9, allow_nan=False)
+_times = st.integers(MIN_TIME_US, MAX_TIME_US).map(float)  # whole µs, as the ingest fits them
+
+
+def clock_models() -> st.SearchStrategy[ClockModel]:
+    """Valid :class:`ClockModel` (reference and span times whole µs; infinite uncertainty sometimes)."""
+    return st.builds(
+        ClockModel,
+        boot_id=st.integers(0, 2**32 - 1),
+        ref_utc_us=_times,
+        offset_us=_finite,
+        drift_ppm=st.floats(-1000.0, 1000.0),
+        uncertainty_us=st.floats(0.0, 1e7) | st.just(math.inf),
+        drift_sigma_ppm=st.floats(0.0, 500.0),
+        first_utc_us=_times,
+        last_utc_us=_times,
+        n_samples=st.integers(0, 10_000),
+        n_windows=st.integers(0, 1_000),
+    )
+
+
 def sensor_infos(sensor_id: st.SearchStrategy[str] = identifiers) -> st.SearchStrategy[SensorInfo]:
     """Valid :class:`SensorInfo` with optional fields sometimes missing."""
     return st.builds(
@@ -63,6 +93,10 @@ def sensor_infos(sensor_id: st.SearchStrategy[str] = identifiers) -> st.SearchSt
         gyr_range_rads=st.none() | _positive,
         mag_range_ut=st.none() | _positive,
         device_clock_hz=st.none() | _positive,
+        serial=st.none() | st.text(min_size=1, max_size=12),
+        clocks=st.lists(clock_models(), max_size=3).map(tuple),
+        clock_uncertainty_us=st.none() | st.floats(0.0, 1e7) | st.just(math.inf),
+        log_verified=st.none() | st.booleans(),
     )
 
 

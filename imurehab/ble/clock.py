@@ -31,15 +31,14 @@ import math
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 
 from imurehab.errors import ProtocolError
 from imurehab.protocols.osp import ClockSample, best_sample, fit_clock
+from imurehab.types.clock import MAX_DRIFT_PPM, ClockModel
 
 __all__ = [
     "MAX_DRIFT_PPM",
@@ -55,123 +54,11 @@ WINDOW_US: Final[int] = 500_000
 """Round trips are grouped in windows of this much host time [µs]; the best of each window are fitted."""
 MIN_DRIFT_SPAN_US: Final[int] = 1_000_000
 """Least host-time span of the round trips kept for a drift to be fitted [µs]."""
-MAX_DRIFT_PPM: Final[float] = 500.0
-"""Largest drift assumed of a device crystal when none was measured [ppm]."""
 
 
 def host_time_us() -> int:
     """The host clock the ingest stamps everything with: UTC, µs since the Unix epoch."""
     return time.time_ns() // 1000
-
-
-@dataclass(frozen=True)
-class ClockModel:
-    """One device boot's clock as a line of UTC: ``device_us = utc + offset_us + drift_ppm·1e-6·(utc − ref)``.
-
-    Attributes
-    ----------
-    boot_id : int
-        The boot whose clock this is (the device clock restarts at every boot).
-    ref_utc_us : float
-        Reference UTC time of the fit [µs since the Unix epoch].
-    offset_us : float
-        Device clock minus UTC at ``ref_utc_us`` [µs].
-    drift_ppm : float
-        How much faster the device clock runs than UTC [ppm].
-    uncertainty_us : float
-        Bound on the error of :meth:`to_utc_us` inside the measured span [µs]: largest residual plus half
-        the round-trip delay of the round trips used (the delay's split between the two directions is
-        unknown). Outside the span it grows; see :meth:`uncertainty_at`.
-    drift_sigma_ppm : float
-        Standard error of the fitted drift [ppm] (from the scatter of the round trips about the line);
-        :data:`MAX_DRIFT_PPM` when no drift was fitted.
-    first_utc_us, last_utc_us : float
-        UTC span of the round trips used [µs].
-    n_samples : int
-        Round trips used.
-    n_windows : int
-        Time windows they came from (see :func:`fit_clock_model`).
-    """
-
-    boot_id: int
-    ref_utc_us: float
-    offset_us: float
-    drift_ppm: float
-    uncertainty_us: float
-    drift_sigma_ppm: float
-    first_utc_us: float
-    last_utc_us: float
-    n_samples: int
-    n_windows: int
-
-    def to_utc_us(self, device_us: npt.ArrayLike) -> Any:
-        """UTC of device clock values.
-
-        Parameters
-        ----------
-        device_us : float or array_like
-            Device times [µs since boot ``boot_id``].
-
-        Returns
-        -------
-        float or ndarray
-            UTC [µs since the Unix epoch, float].
-        """
-        device_at_ref = self.ref_utc_us + self.offset_us
-        k = 1.0 + self.drift_ppm * 1e-6
-        return self.ref_utc_us + (np.asarray(device_us, dtype=np.float64) - device_at_ref) / k
-
-    def to_device_us(self, utc_us: npt.ArrayLike) -> Any:
-        """Device clock values at UTC times (the inverse of :meth:`to_utc_us`).
-
-        Parameters
-        ----------
-        utc_us : float or array_like
-            UTC [µs since the Unix epoch].
-
-        Returns
-        -------
-        float or ndarray
-            Device times [µs since boot].
-        """
-        u = np.asarray(utc_us, dtype=np.float64)
-        return u + self.offset_us + self.drift_ppm * 1e-6 * (u - self.ref_utc_us)
-
-    def uncertainty_at(self, utc_us: npt.ArrayLike) -> Any:
-        """Error of :meth:`to_utc_us` at UTC times, extrapolation outside the measured span included.
-
-        ``uncertainty_us`` plus, outside ``[first_utc_us, last_utc_us]``, three standard errors of the drift
-        times the distance to the span (without a fitted drift: :data:`MAX_DRIFT_PPM` times it).
-
-        Parameters
-        ----------
-        utc_us : float or array_like
-            UTC [µs since the Unix epoch].
-
-        Returns
-        -------
-        float or ndarray
-            Bound [µs].
-        """
-        u = np.asarray(utc_us, dtype=np.float64)
-        outside = np.maximum(self.first_utc_us - u, 0.0) + np.maximum(u - self.last_utc_us, 0.0)
-        drift = min(MAX_DRIFT_PPM, 3.0 * self.drift_sigma_ppm)
-        return self.uncertainty_us + drift * 1e-6 * outside
-
-    def to_json(self) -> dict[str, Any]:
-        """The model as a JSON-ready dict (the fields above)."""
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> ClockModel:
-        """Inverse of :meth:`to_json`.
-
-        Parameters
-        ----------
-        obj : dict
-            As written by :meth:`to_json`.
-        """
-        return cls(**{k: obj[k] for k in cls.__dataclass_fields__})
 
 
 def _windows(samples: Sequence[ClockSample]) -> list[list[ClockSample]]:
@@ -234,15 +121,17 @@ def fit_clock_model(
         fit = fit_clock([best_sample(used)])
         uncertainty = max(abs(s.offset_us - fit.offset_us) + s.delay_us / 2 for s in used)
         sigma = MAX_DRIFT_PPM
+    # The same line about a whole-µs reference, so the model is stored exactly as a µs timestamp.
+    ref = float(round(fit.ref_host_us))
     return ClockModel(
         boot_id=boot_id,
-        ref_utc_us=fit.ref_host_us,
-        offset_us=fit.offset_us,
+        ref_utc_us=ref,
+        offset_us=fit.offset_us + fit.drift_ppm * 1e-6 * (ref - fit.ref_host_us),
         drift_ppm=fit.drift_ppm,
         uncertainty_us=uncertainty,
         drift_sigma_ppm=sigma,
-        first_utc_us=float(mids.min()),
-        last_utc_us=float(mids.max()),
+        first_utc_us=float(math.floor(mids.min())),
+        last_utc_us=float(math.ceil(mids.max())),
         n_samples=len(used),
         n_windows=len(windows),
     )

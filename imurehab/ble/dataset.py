@@ -87,6 +87,7 @@ class _Piece:
     result: DecodeResult
     descriptor: Descriptor
     order: int  # smallest device session id of the boot (boots are numbered in time order on the device)
+    verified: bool | None  # a log downloaded whole with its length and CRC checked; None for a stream
 
 
 @dataclass
@@ -149,14 +150,15 @@ def _pieces(root: JournalRoot, study: tuple[str, str]) -> dict[str, list[_Piece]
             key = (str(meta["serial"]), int(meta["boot_id"]))
             order[key] = min(order.get(key, 1 << 40), int(meta["session_id"]))
         if data:
-            found.append((kind, meta, data))
-    for kind, meta, data in found:
+            verified = (folder / "verified.json").exists() if kind == "log" else None
+            found.append((kind, meta, data, verified))
+    for kind, meta, data, verified in found:
         result, descriptor = decode_frames(data)
         if descriptor is None or not len(result):
             continue
         serial, boot = str(meta["serial"]), int(meta["boot_id"])
         piece = _Piece(
-            boot, 0 if kind == "log" else 1, result, descriptor, order.get((serial, boot), 1 << 40)
+            boot, 0 if kind == "log" else 1, result, descriptor, order.get((serial, boot), 1 << 40), verified
         )
         by_serial.setdefault(serial, []).append(piece)
     return by_serial
@@ -206,8 +208,10 @@ def _fallback_clock(
         ref = models[earlier[-1]]
         anchor_utc = float(ref.to_utc_us(times_us[earlier[-1]][-1])) + period_us
         offset = float(times_us[boot][0]) - anchor_utc
+    anchor = float(round(anchor_utc))  # the same line about a whole-µs reference, as fitted models are
+    offset += ref.drift_ppm * 1e-6 * (anchor - anchor_utc)
     return ClockModel(
-        boot, anchor_utc, offset, ref.drift_ppm, math.inf, ref.drift_sigma_ppm, anchor_utc, anchor_utc, 0, 0
+        boot, anchor, offset, ref.drift_ppm, math.inf, ref.drift_sigma_ppm, anchor, anchor, 0, 0
     )
 
 
@@ -239,6 +243,12 @@ def _placed(
         summary.clock_uncertainty_us = max(previous_bound, float(bound))
         summary.rejected_frames += m["rejected"]
     return parts
+
+
+def _log_verified(pieces: list[_Piece]) -> bool | None:
+    """Whether every device log behind a sensor's samples checked out (None: streamed samples only)."""
+    logs = [p.verified for p in pieces if p.verified is not None]
+    return all(logs) if logs else None
 
 
 def _sensor(
@@ -277,6 +287,10 @@ def _sensor(
         acc_range_mps2=desc.acc_range_g * STANDARD_GRAVITY if desc.acc_range_g else None,
         gyr_range_rads=math.radians(desc.gyr_range_dps) if desc.gyr_range_dps else None,
         device_clock_hz=1e6,
+        serial=serial,
+        clocks=tuple(clocks[b] for b in boots),
+        clock_uncertainty_us=summary.clock_uncertainty_us,
+        log_verified=_log_verified(pieces),
     )
     samples = SensorSamples(
         info=info,

@@ -170,6 +170,10 @@ def info(
         f"[bold]{summary['root']}[/]: {summary['subjects']} subject(s), {summary['sessions']} session(s), "
         f"{summary['sensors']} sensor(s), {summary['duration_s']:.1f} s recorded"
     )
+    if (bound := summary["max_clock_uncertainty_us"]) is not None:
+        c.print(f"sample times within ±{bound / 1000:.3g} ms of UTC (largest bound of any sensor)")
+    if summary["unverified_logs"]:
+        c.print(f"[yellow]{summary['unverified_logs']} sensor log(s) not downloaded whole and verified[/]")
     t = Table("table", "rows", title="Tables", title_justify="left")
     for name, rows in summary["tables"].items():
         t.add_row(name, f"{rows:,}")

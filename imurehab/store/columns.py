@@ -20,8 +20,13 @@ __all__ = [
     "BIAS_X",
     "BIAS_Y",
     "BIAS_Z",
+    "BOOT_ID",
+    "CLOCKS",
+    "CLOCK_UNCERTAINTY_US",
     "DEVICE_CLOCK_HZ",
     "DEVICE_TIME",
+    "DRIFT_PPM",
+    "DRIFT_SIGMA_PPM",
     "DURATION_S",
     "END",
     "END_TIME",
@@ -31,6 +36,7 @@ __all__ = [
     "EXERCISE",
     "FAMILY",
     "FIRMWARE",
+    "FIRST_TIME",
     "FLAGS",
     "FLEXION_DEG",
     "GYR",
@@ -42,7 +48,9 @@ __all__ = [
     "HAS_MAG",
     "JOINT",
     "JOINT_ANGLES",
+    "LAST_TIME",
     "LOAD",
+    "LOG_VERIFIED",
     "MAD_MG",
     "MAG",
     "MAG_DISTURBED",
@@ -53,7 +61,10 @@ __all__ = [
     "MAX_DEG",
     "MIN_DEG",
     "MODEL",
+    "N_ROUND_TRIPS",
     "N_SAMPLES",
+    "N_WINDOWS",
+    "OFFSET_US",
     "ORIENTATION",
     "PLACEMENTS",
     "PLAYERLOAD",
@@ -63,6 +74,7 @@ __all__ = [
     "Q_Y",
     "Q_Z",
     "RATE_HZ",
+    "REF_TIME",
     "REP",
     "REPS",
     "REST",
@@ -73,6 +85,7 @@ __all__ = [
     "SEGMENT",
     "SENSOR",
     "SENSORS",
+    "SERIAL",
     "SESSION",
     "SESSIONS",
     "SIDE",
@@ -83,6 +96,7 @@ __all__ = [
     "SUBJECT",
     "TABLES",
     "TIME",
+    "UNCERTAINTY_US",
 ]
 
 # --- table names ----------------------------------------------------------------------------------
@@ -130,6 +144,24 @@ DEVICE_CLOCK_HZ: Final = "device_clock_hz"
 HAS_MAG: Final = "has_mag"
 HAS_DEVICE_TIME: Final = "has_device_time"
 N_SAMPLES: Final = "n_samples"
+SERIAL: Final = "serial"
+"""The device's own serial number as it reported it (``sensor`` is it made a safe identifier)."""
+CLOCK_UNCERTAINTY_US: Final = "clock_uncertainty_us"
+"""Largest bound on the UTC error of one of the sensor's sample times [µs] (see ``clocks``)."""
+LOG_VERIFIED: Final = "log_verified"
+"""True when every device log behind the samples was downloaded whole and its length and CRC checked."""
+CLOCKS: Final = "clocks"
+"""The fitted device clock of each boot (:class:`imurehab.ClockModel`), fields below."""
+BOOT_ID: Final = "boot_id"
+REF_TIME: Final = "ref_time"
+OFFSET_US: Final = "offset_us"
+DRIFT_PPM: Final = "drift_ppm"
+UNCERTAINTY_US: Final = "uncertainty_us"
+DRIFT_SIGMA_PPM: Final = "drift_sigma_ppm"
+FIRST_TIME: Final = "first_time"
+LAST_TIME: Final = "last_time"
+N_ROUND_TRIPS: Final = "n_round_trips"
+N_WINDOWS: Final = "n_windows"
 
 # --- samples --------------------------------------------------------------------------------------
 SAMPLE_INDEX: Final = "sample_index"

@@ -24,7 +24,7 @@ from imurehab.store.layout import (
     require_table_dir,
 )
 from imurehab.store.writer import METADATA_KEY
-from imurehab.types import Recording, SensorInfo, SensorSamples, SessionInfo, datetime_to_us
+from imurehab.types import ClockModel, Recording, SensorInfo, SensorSamples, SessionInfo, datetime_to_us
 
 __all__ = [
     "N_SENSORS",
@@ -160,6 +160,7 @@ def read_table(
             hive_schema=dict(sc.HIVE_SCHEMA),
             hidden_file_prefix=list(HIDDEN_PREFIXES),
             missing_columns="insert",
+            cast_options=pl.ScanCastOptions(missing_struct_fields="insert"),
             glob=False,
         ).select(list(out_schema))
         for key, value in ((cols.SUBJECT, subject), (cols.SESSION, session)):
@@ -200,6 +201,26 @@ def _split_by_sensor(samples: pl.DataFrame) -> dict[str, pl.DataFrame]:
     return frames
 
 
+def _us(value: Any) -> float:
+    """A timestamp read back from ``sessions`` as float µs since the Unix epoch."""
+    return float(datetime_to_us(value))
+
+
+def _clock_model(row: dict[str, Any]) -> ClockModel:
+    return ClockModel(
+        boot_id=row[cols.BOOT_ID],
+        ref_utc_us=_us(row[cols.REF_TIME]),
+        offset_us=row[cols.OFFSET_US],
+        drift_ppm=row[cols.DRIFT_PPM],
+        uncertainty_us=row[cols.UNCERTAINTY_US],
+        drift_sigma_ppm=row[cols.DRIFT_SIGMA_PPM],
+        first_utc_us=_us(row[cols.FIRST_TIME]),
+        last_utc_us=_us(row[cols.LAST_TIME]),
+        n_samples=row[cols.N_ROUND_TRIPS],
+        n_windows=row[cols.N_WINDOWS],
+    )
+
+
 def _sensor_samples(meta: dict[str, Any], frame: pl.DataFrame, directory: Path) -> SensorSamples:
     sensor_id = meta[cols.SENSOR]
     if frame.height != meta[cols.N_SAMPLES]:
@@ -218,6 +239,10 @@ def _sensor_samples(meta: dict[str, Any], frame: pl.DataFrame, directory: Path) 
         gyr_range_rads=meta[cols.GYR_RANGE_RADS],
         mag_range_ut=meta[cols.MAG_RANGE_UT],
         device_clock_hz=meta[cols.DEVICE_CLOCK_HZ],
+        serial=meta.get(cols.SERIAL),
+        clocks=tuple(_clock_model(c) for c in meta.get(cols.CLOCKS) or ()),
+        clock_uncertainty_us=meta.get(cols.CLOCK_UNCERTAINTY_US),
+        log_verified=meta.get(cols.LOG_VERIFIED),
     )
     has_mag = _flag(meta, cols.HAS_MAG, frame, cols.MAG_X)
     has_device_time = _flag(meta, cols.HAS_DEVICE_TIME, frame, cols.DEVICE_TIME)
@@ -336,8 +361,10 @@ def dataset_summary(root: str | os.PathLike[str]) -> dict[str, Any]:
     dict
         ``root`` (str), ``schema_version`` (int, of this reader), ``subjects``, ``sessions`` (counts from
         the ``sessions`` table), ``sensors`` (number of distinct sensor ids), ``duration_s`` (sum of
-        session durations [s]), and ``tables``: table name → row count (from file footers), for the
-        tables present.
+        session durations [s]), ``max_clock_uncertainty_us`` (largest UTC error bound of a sensor's
+        sample times [µs], None when no sensor has one), ``unverified_logs`` (sensors whose device log
+        was not downloaded whole and CRC-verified), and ``tables``: table name → row count (from file
+        footers), for the tables present.
 
     Raises
     ------
@@ -355,11 +382,15 @@ def dataset_summary(root: str | os.PathLike[str]) -> dict[str, Any]:
         "sessions": 0,
         "sensors": 0,
         "duration_s": 0.0,
+        "max_clock_uncertainty_us": None,
+        "unverified_logs": 0,
         "tables": tables,
     }
     if cols.SESSIONS in tables:
         sessions = read_table(root, cols.SESSIONS).collect()
-        sensor_ids = sessions.get_column(cols.SENSORS).explode().struct.field(cols.SENSOR).drop_nulls()
+        sensors = sessions.get_column(cols.SENSORS).explode()
+        sensor_ids = sensors.struct.field(cols.SENSOR).drop_nulls()
+        uncertainty = sensors.struct.field(cols.CLOCK_UNCERTAINTY_US).drop_nulls()
         duration_us = (
             sessions.get_column(cols.END_TIME) - sessions.get_column(cols.START_TIME)
         ).dt.total_microseconds()
@@ -368,5 +399,7 @@ def dataset_summary(root: str | os.PathLike[str]) -> dict[str, Any]:
             sessions=sessions.select(cols.SUBJECT, cols.SESSION).n_unique(),
             sensors=sensor_ids.n_unique(),
             duration_s=float(duration_us.sum()) / 1e6,
+            max_clock_uncertainty_us=float(uncertainty.max()) if len(uncertainty) else None,  # type: ignore[arg-type]
+            unverified_logs=int((sensors.struct.field(cols.LOG_VERIFIED) == False).sum()),  # noqa: E712
         )
     return summary

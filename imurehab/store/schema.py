@@ -44,8 +44,11 @@ __all__ = [
 ]
 __all__ += cols.__all__
 
-SCHEMA_VERSION: Final[int] = 1
-"""Version of the canonical schemas below; written into every file's footer metadata."""
+SCHEMA_VERSION: Final[int] = 2
+"""Version of the canonical schemas below; written into every file's footer metadata.
+
+History: 1, the first version; 2, ``sessions.sensors`` gained ``serial``, ``clock_uncertainty_us``,
+``log_verified`` and ``clocks`` (the fitted device clock of each boot)."""
 
 # --- types ----------------------------------------------------------------------------------------
 _TS: Final = pa.timestamp("us", tz="UTC")
@@ -62,6 +65,20 @@ def _opt(name: str, typ: pa.DataType) -> pa.Field:
 
 
 _PLACEMENT: Final = pa.struct([_opt(cols.SENSOR, _STR), _opt(cols.SEGMENT, _STR)])
+_CLOCK: Final = pa.struct(
+    [
+        _opt(cols.BOOT_ID, pa.int64()),
+        _opt(cols.REF_TIME, _TS),
+        _opt(cols.OFFSET_US, _F64),
+        _opt(cols.DRIFT_PPM, _F64),
+        _opt(cols.UNCERTAINTY_US, _F64),
+        _opt(cols.DRIFT_SIGMA_PPM, _F64),
+        _opt(cols.FIRST_TIME, _TS),
+        _opt(cols.LAST_TIME, _TS),
+        _opt(cols.N_ROUND_TRIPS, pa.int64()),
+        _opt(cols.N_WINDOWS, pa.int64()),
+    ]
+)
 _SENSOR_INFO: Final = pa.struct(
     [
         _opt(cols.SENSOR, _STR),
@@ -76,6 +93,11 @@ _SENSOR_INFO: Final = pa.struct(
         _opt(cols.HAS_MAG, pa.bool_()),
         _opt(cols.HAS_DEVICE_TIME, pa.bool_()),
         _opt(cols.N_SAMPLES, pa.int64()),
+        # schema version 2: provenance of the UTC timeline and of the download
+        _opt(cols.SERIAL, _STR),
+        _opt(cols.CLOCK_UNCERTAINTY_US, _F64),
+        _opt(cols.LOG_VERIFIED, pa.bool_()),
+        _opt(cols.CLOCKS, pa.list_(_CLOCK)),
     ]
 )
 
@@ -242,13 +264,29 @@ def _canonical_type(typ: pa.DataType) -> pa.DataType:
     return typ
 
 
+def _is_older_form(got: pa.DataType, expected: pa.DataType) -> bool:
+    """Whether ``got`` is ``expected`` or ``expected`` less some struct fields (an older schema version).
+
+    Both types are canonical (:func:`_canonical_type`); every struct field of the canonical schemas is
+    nullable, so a field missing from a file is read as nulls.
+    """
+    if pa.types.is_struct(got) and pa.types.is_struct(expected):
+        names = [f.name for f in expected]
+        if any(f.name not in names for f in got):
+            return False
+        return all(_is_older_form(f.type, expected.field(f.name).type) for f in got)
+    if pa.types.is_list(got) and pa.types.is_list(expected):
+        return _is_older_form(got.value_type, expected.value_type)
+    return got == expected
+
+
 def check_file_schema(file_schema: pa.Schema, table: str, path: str | Path) -> None:
     """Check that a Parquet file's schema is compatible with the canonical schema of ``table``.
 
     Compatible means: every column of the file is a canonical column of the same type (string and list
     layout variants such as ``large_string`` count as the same), and every required column is present.
-    Nullable columns missing from the file (written by an older schema version) are fine: readers fill
-    them with nulls.
+    Nullable columns and struct fields missing from the file (written by an older schema version) are
+    fine: readers fill them with nulls.
 
     Parameters
     ----------
@@ -281,7 +319,7 @@ def check_file_schema(file_schema: pa.Schema, table: str, path: str | Path) -> N
                 column=field.name,
             )
         expected = canonical.field(field.name).type
-        if _canonical_type(field.type) != _canonical_type(expected):
+        if not _is_older_form(_canonical_type(field.type), _canonical_type(expected)):
             raise SchemaError(
                 f"has type {field.type} in the file, expected {expected}", path=path, column=field.name
             )

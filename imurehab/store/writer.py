@@ -14,7 +14,7 @@ import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import polars as pl
@@ -25,7 +25,7 @@ from imurehab.errors import PartitionExistsError
 from imurehab.store import columns as cols
 from imurehab.store import schema as sc
 from imurehab.store.layout import next_part_number, part_files, part_name, partition_dir
-from imurehab.types import Recording, SensorSamples
+from imurehab.types import ClockModel, Recording, SensorSamples
 
 __all__ = [
     "COMPRESSION",
@@ -225,6 +225,21 @@ def append_table(
     return _write_part(arrow, root, table, subject, session, "append")
 
 
+def _clock_row(c: ClockModel) -> dict[str, Any]:
+    return {
+        cols.BOOT_ID: c.boot_id,
+        cols.REF_TIME: round(c.ref_utc_us),
+        cols.OFFSET_US: c.offset_us,
+        cols.DRIFT_PPM: c.drift_ppm,
+        cols.UNCERTAINTY_US: c.uncertainty_us,
+        cols.DRIFT_SIGMA_PPM: c.drift_sigma_ppm,
+        cols.FIRST_TIME: round(c.first_utc_us),
+        cols.LAST_TIME: round(c.last_utc_us),
+        cols.N_ROUND_TRIPS: c.n_samples,
+        cols.N_WINDOWS: c.n_windows,
+    }
+
+
 def _sessions_table(rec: Recording) -> pa.Table:
     info = rec.session
     last_times = [int(s.time_us[-1]) for s in rec.sensors if len(s)]
@@ -248,6 +263,10 @@ def _sessions_table(rec: Recording) -> pa.Table:
                 cols.HAS_MAG: s.mag is not None,
                 cols.HAS_DEVICE_TIME: s.device_time is not None,
                 cols.N_SAMPLES: len(s),
+                cols.SERIAL: s.info.serial,
+                cols.CLOCK_UNCERTAINTY_US: s.info.clock_uncertainty_us,
+                cols.LOG_VERIFIED: s.info.log_verified,
+                cols.CLOCKS: [_clock_row(c) for c in s.info.clocks],
             }
             for s in rec.sensors
         ],

@@ -24,6 +24,7 @@ from imurehab.types._basics import (
     datetime_to_us,
     us_to_datetime,
 )
+from imurehab.types.clock import ClockModel
 from imurehab.types.samples import SensorInfo, SensorSamples
 from imurehab.types.session import Recording, SessionInfo
 
@@ -33,6 +34,7 @@ __all__ = [
     "MAG_UNITS",
     "SEGMENTS",
     "STANDARD_GRAVITY",
+    "ClockModel",
     "Recording",
     "SampleFlags",
     "SensorInfo",

@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from imurehab.errors import DataValidationError, NonFiniteError, ShapeError, TimeOrderError, UnitsError
 from imurehab.types._basics import ACC_UNITS, GYR_UNITS, MAG_UNITS, check_identifier
+from imurehab.types.clock import ClockModel
 
 __all__ = ["SensorInfo", "SensorSamples"]
 
@@ -45,6 +46,17 @@ class SensorInfo:
         Magnetometer full-scale range [µT].
     device_clock_hz : float, optional
         Tick rate of the raw ``device_time`` values [Hz] (1e6 for a µs clock).
+    serial : str, optional
+        The device's serial number as it reported it (``sensor_id`` may be it made a safe identifier).
+    clocks : tuple of ClockModel
+        How the device clock was mapped to UTC: one fitted model per device boot (empty when the times
+        did not come from a fitted device clock, e.g. imported or simulated data).
+    clock_uncertainty_us : float, optional
+        Largest bound on the UTC error of one of the sample times [µs] (``inf`` when a boot could only
+        be placed against another one).
+    log_verified : bool, optional
+        True when every device log behind the samples was downloaded whole and its length and CRC
+        checked; False when one was not; None when the samples did not come from a device log.
     """
 
     sensor_id: str
@@ -56,9 +68,32 @@ class SensorInfo:
     gyr_range_rads: float | None = None
     mag_range_ut: float | None = None
     device_clock_hz: float | None = None
+    serial: str | None = None
+    clocks: tuple[ClockModel, ...] = ()
+    clock_uncertainty_us: float | None = None
+    log_verified: bool | None = None
 
     def __post_init__(self) -> None:
         check_identifier(self.sensor_id, "sensor")
+        clocks = tuple(self.clocks)
+        if not all(isinstance(c, ClockModel) for c in clocks):
+            raise DataValidationError(
+                "clocks must be ClockModel instances", sensor_id=self.sensor_id, column="clocks"
+            )
+        object.__setattr__(self, "clocks", clocks)
+        if self.serial is not None and not (isinstance(self.serial, str) and self.serial):
+            raise DataValidationError(
+                f"serial must be a non-empty string, got {self.serial!r}",
+                sensor_id=self.sensor_id,
+                column="serial",
+            )
+        u = self.clock_uncertainty_us
+        if u is not None and not (u >= 0):  # inf allowed: a boot placed against another
+            raise DataValidationError(
+                f"clock_uncertainty_us must be >= 0, got {u!r}",
+                sensor_id=self.sensor_id,
+                column="clock_uncertainty_us",
+            )
         if not (np.isfinite(self.rate_hz) and self.rate_hz > 0):
             raise DataValidationError(
                 f"rate_hz must be a positive finite number, got {self.rate_hz!r}",

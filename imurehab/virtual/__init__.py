@@ -24,6 +24,7 @@ Examples
 (87, 247)
 """
 
+from imurehab.virtual._radio import Airtime
 from imurehab.virtual.air import VirtualAir, current_air
 from imurehab.virtual.bumble_backend import VirtualBleakClient, VirtualBleakScanner
 from imurehab.virtual.faults import DroppedNotification, FaultPlan, LinkStats
@@ -35,6 +36,7 @@ from imurehab.virtual.peripheral import VirtualPeripheral
 from imurehab.virtual.scenario import VirtualScenario
 
 __all__ = [
+    "Airtime",
     "CharacteristicSpec",
     "DroppedNotification",
     "Fault",

@@ -27,7 +27,7 @@ from bumble.transport.common import AsyncPipeSink
 
 from imurehab.errors import SimulationError
 from imurehab.virtual._central import Central
-from imurehab.virtual._radio import AirController, AirLink
+from imurehab.virtual._radio import AirController, AirLink, Airtime, Radio
 from imurehab.virtual._tasks import BackgroundTasks
 from imurehab.virtual.faults import FaultPlan, LinkStats, LossModel
 from imurehab.virtual.peripheral import VirtualPeripheral
@@ -82,6 +82,9 @@ class VirtualAir:
         ATT MTU the bleak client asks for at connection [bytes].
     central_address : str
         Address of the central.
+    airtime : Airtime, optional
+        Give the radio time on air, shared by all connections of the central (see
+        :class:`~imurehab.virtual.Airtime`). Default None: packets go as fast as this process runs them.
 
     Examples
     --------
@@ -104,6 +107,7 @@ class VirtualAir:
         acl_packet_length: int = 251,
         mtu: int = 247,
         central_address: str = "C0:00:00:00:00:01",
+        airtime: Airtime | None = None,
     ) -> None:
         if not (27 <= acl_packet_length <= 251):
             raise SimulationError(f"acl_packet_length must be in [27, 251] bytes, got {acl_packet_length}")
@@ -113,6 +117,8 @@ class VirtualAir:
         self.acl_packet_length = acl_packet_length
         self.mtu = mtu
         self.central_address = central_address.upper()
+        self.airtime = airtime
+        self._radio: Radio | None = None
         self._link: AirLink | None = None
         self._central: Central | None = None
         self._central_controller: AirController | None = None
@@ -362,6 +368,9 @@ class VirtualAir:
     def _new_controller(self, name: str) -> AirController:
         controller = AirController(name, link=self._link)
         controller.le_acl_data_packet_length = self.acl_packet_length
+        if self.airtime is not None:
+            self._radio = self._radio or Radio(self.airtime)
+            controller.radio = self._radio
         return controller
 
     @staticmethod

@@ -57,6 +57,7 @@ from imurehab.simulate import (
     simulate_session,
 )
 from imurehab.types import Recording
+from imurehab.virtual._radio import Airtime
 from imurehab.virtual.air import VirtualAir
 from imurehab.virtual.faults import FaultPlan
 from imurehab.virtual.osp_faults import FAULT_GRAMMAR, Fault, parse_fault
@@ -275,8 +276,13 @@ class VirtualScenario:
     # --- on the air --------------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def start(self) -> AsyncIterator[VirtualAir]:
+    async def start(self, *, airtime: Airtime | None = None) -> AsyncIterator[VirtualAir]:
         """Open a virtual air with the scenario's sensors on it (``async with scenario.start() as air:``).
+
+        Parameters
+        ----------
+        airtime : Airtime, optional
+            Give the air a radio that takes time (see :class:`~imurehab.virtual.Airtime`).
 
         Yields
         ------
@@ -284,7 +290,7 @@ class VirtualScenario:
             The air (current in the context, so the bleak backend classes find it).
         """
         sensors = self.sensors
-        async with VirtualAir(seed=self.seed) as air:
+        async with VirtualAir(seed=self.seed, airtime=airtime) as air:
             plan = FaultPlan(notification_loss=self.loss)
             for sensor in sensors:
                 await air.add(sensor, plan)

@@ -29,7 +29,7 @@ from imurehab.ble.journal import LogJournal, SessionKey
 from imurehab.ble.layout import JournalRoot
 from imurehab.errors import BleError, JournalError, SyncIncompleteError
 from imurehab.protocols.osp import CONTROL_POINT_UUID, LOG_DATA_UUID
-from imurehab.store import read_table
+from imurehab.store import read_recording, read_table
 from imurehab.virtual import VirtualBleakClient, VirtualBleakScanner, VirtualPeripheral, VirtualScenario
 
 pytestmark = pytest.mark.integration
@@ -163,6 +163,18 @@ def test_multi_sensor_alignment_after_sync_is_below_1_ms(tmp_path):
     error = alignment_error_us(scenario, tmp_path, report)
     print(f"multi-sensor alignment error: {error:.0f} us")
     assert error < 1_000
+    # The fitted clocks and their uncertainty are stored with the session and read back as they were.
+    rec = read_recording(tmp_path, subject=report.subject, session=report.session)
+    for address in scenario.addresses:
+        s = sensor_report(report, address)
+        info = rec[s.sensor_id].info
+        assert (info.serial, info.log_verified) == (s.serial, True)
+        assert info.clock_uncertainty_us == s.clock_uncertainty_us
+        assert {c.boot_id: c for c in info.clocks} == s.clocks
+        # device time → UTC through the stored model gives the stored sample times
+        (clock,) = info.clocks
+        utc = clock.to_utc_us(rec[s.sensor_id].device_time)
+        assert np.max(np.abs(utc - rec[s.sensor_id].time_us)) <= 0.5
 
 
 def test_erase_commits_verified_sessions_and_a_second_sync_has_nothing_to_do(tmp_path):

@@ -1,8 +1,8 @@
 """The virtual BLE air end to end, through the real bleak API with the Bumble-backed backend.
 
 Every test runs its own event loop (``asyncio.run``) under a generous overall timeout, so a hang fails
-instead of blocking. Nothing here asserts radio timing: only what arrived, in which order, and which
-error was raised.
+instead of blocking. Nothing here asserts radio timing beyond a lower bound of the optional airtime
+model (a slow machine can only be slower): what arrived, in which order, and which error was raised.
 """
 
 import asyncio
@@ -15,6 +15,7 @@ from bumble import att
 
 from imurehab.errors import SimulationError
 from imurehab.virtual import (
+    Airtime,
     CharacteristicSpec,
     FaultPlan,
     ServiceSpec,
@@ -586,3 +587,41 @@ def test_peripheral_and_fault_plan_validate_their_arguments():
         FaultPlan(link_drop_after=(0,))
     with pytest.raises(SimulationError, match="not on a virtual air"):
         VirtualPeripheral("F1:00:00:00:00:01", "x").drop_link()
+
+
+# --- a radio that takes time ---------------------------------------------------------------------
+
+
+def test_airtime_of_a_packet_follows_the_le_packet_format():
+    # 2M PHY: (2 preamble + 4 access address + 2 header + 251 + 3 CRC) bytes, T_IFS, an empty packet
+    # (11 bytes), T_IFS: (262 + 11) * 8 / 2 Mbit/s + 300 µs.
+    assert Airtime("2M").exchange_s(251) == pytest.approx((262 + 11) * 8 / 2e6 + 300e-6, abs=1e-12)
+    assert Airtime("1M").exchange_s(0) == pytest.approx(20 * 8 / 1e6 + 300e-6, abs=1e-12)
+    with pytest.raises(KeyError):
+        Airtime("3M").exchange_s(10)  # type: ignore[arg-type]
+
+
+def test_a_paced_air_keeps_order_bytes_and_is_never_faster_than_its_radio():
+    rng = random.Random(5)
+    payloads = [i.to_bytes(4, "little") + rng.randbytes(240) for i in range(200)]
+    airtime = Airtime("2M")
+
+    async def scenario():
+        async with VirtualAir(airtime=airtime) as air:
+            sensor = await air.add(Sensor(1), FaultPlan(link_drop_after=(150,)))
+            inbox = Inbox()
+            dropped = asyncio.Event()
+            client = await connect(sensor.address, disconnected_callback=lambda c: dropped.set())
+            await client.start_notify(DATA, inbox)
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            await stream(sensor, payloads[:150])
+            await inbox.wait_for(150)
+            elapsed = loop.time() - start
+            await asyncio.wait_for(dropped.wait(), WAIT_S)
+            return inbox.values, elapsed
+
+    received, elapsed = run(scenario())
+    assert received == payloads[:150]
+    # A lower bound only (a busy machine is slower, never faster): 150 packets of 251 bytes on air.
+    assert elapsed >= 149 * airtime.exchange_s(251)

@@ -7,11 +7,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from imurehab.errors import SchemaError
 from imurehab.store import (
     TABLES,
     append_table,
@@ -112,6 +115,53 @@ def test_older_files_without_nullable_columns_read_as_null(tmp_path):
     back = read_table(tmp_path, cols.SAMPLES).collect()
     assert back.select(*cols.MAG, cols.DEVICE_TIME).null_count().row(0) == (1, 1, 1, 1)
     assert back.get_column(cols.ACC_X).to_list() == [1.0]
+
+
+def _drop_struct_fields(typ: pa.DataType, names: set[str]) -> pa.DataType:
+    if pa.types.is_list(typ):
+        return pa.list_(_drop_struct_fields(typ.value_type, names))
+    if pa.types.is_struct(typ):
+        kept = [f.with_type(_drop_struct_fields(f.type, names)) for f in typ if f.name not in names]
+        return pa.struct(kept)
+    return typ
+
+
+V2_SENSOR_FIELDS = {cols.SERIAL, cols.CLOCK_UNCERTAINTY_US, cols.LOG_VERIFIED, cols.CLOCKS}
+
+
+def test_schema_v1_sessions_files_read_with_the_v2_fields_null(tmp_path):
+    """A sessions file of schema version 1 (before the clock fields) still reads, in every reader."""
+    rec = synthetic_recording(n_sensors=2, n_samples=50, seed=3)
+    write_recording(rec, tmp_path)
+    (part,) = (tmp_path / cols.SESSIONS).rglob("*.parquet")
+    table = pq.read_table(part)
+    i = table.schema.get_field_index(cols.SENSORS)
+    old_type = _drop_struct_fields(table.schema.field(i).type, V2_SENSOR_FIELDS)
+    rows = table.column(i).to_pylist()
+    old_rows = [[{k: v for k, v in s.items() if k not in V2_SENSOR_FIELDS} for s in r] for r in rows]
+    table = table.set_column(i, cols.SENSORS, pa.array(old_rows, old_type))
+    pq.write_table(table, part)
+    assert cols.CLOCKS not in str(pq.read_schema(part))
+
+    back = read_recording(tmp_path, subject=rec.session.subject_id, session=rec.session.session_id)
+    assert back.equals(rec)
+    assert all(s.info.clocks == () and s.info.serial is None for s in back)
+    sensors = read_table(tmp_path, cols.SESSIONS).collect().get_column(cols.SENSORS).explode()
+    assert sensors.struct.field(cols.CLOCKS).null_count() == 2
+    assert sensors.struct.field(cols.SERIAL).null_count() == 2
+
+
+def test_a_struct_field_no_version_knows_is_a_schema_error(tmp_path):
+    rec = synthetic_recording(n_sensors=1, n_samples=10, seed=4)
+    write_recording(rec, tmp_path)
+    (part,) = (tmp_path / cols.SESSIONS).rglob("*.parquet")
+    table = pq.read_table(part)
+    i = table.schema.get_field_index(cols.SENSORS)
+    rows = [[{**s, "from_the_future": 1} for s in r] for r in table.column(i).to_pylist()]
+    table = table.set_column(i, cols.SENSORS, pa.array(rows))
+    pq.write_table(table, part)
+    with pytest.raises(SchemaError, match=cols.SENSORS):
+        read_table(tmp_path, cols.SESSIONS)
 
 
 def test_append_adds_parts_and_overwrite_replaces_them(tmp_path):
