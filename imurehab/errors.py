@@ -263,3 +263,30 @@ class JournalError(StoreError):
 
 
 __all__ += ["BleError", "JournalError", "SyncIncompleteError"]
+
+
+# --- exercise templates ----------------------------------------------------------------------------
+
+
+class TemplateError(ImurehabError, ValueError):
+    """An exercise template is missing, is not valid TOML, or breaks the template format.
+
+    Attributes
+    ----------
+    path : pathlib.Path or None
+        The template file concerned (``None`` when a built-in name is unknown).
+    key : str or None
+        The offending key as a dotted path (``"tempo.min_rep_s"``, ``"compensation[2].joint"``), or
+        ``None`` when the problem is with the file as a whole.
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None, key: str | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.key = key
+        where = [str(self.path)] if self.path is not None else []
+        if key is not None:
+            where.append(f"key {key!r}")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+__all__ += ["TemplateError"]
