@@ -37,20 +37,20 @@ def errors_as_exit() -> Iterator[None]:
         raise typer.Exit(EXIT_FAILURE) from None
 
 
-def _finite(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
     """``obj`` with NaN and infinite floats as None (JSON has no such numbers)."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
+        return [json_safe(v) for v in obj]
     return obj
 
 
 def print_json(obj: Any) -> None:
     """Write one JSON document on stdout (strict JSON: NaN and infinities become null)."""
-    sys.stdout.write(json.dumps(_finite(obj), default=str, allow_nan=False) + "\n")
+    sys.stdout.write(json.dumps(json_safe(obj), default=str, allow_nan=False) + "\n")
 
 
 def key_value(items: list[str], option: str) -> dict[str, str]:
