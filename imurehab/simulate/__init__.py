@@ -4,7 +4,9 @@
 sensors (family ``"sim"``) plus a :class:`SimulationTruth`: segment and sensor orientations, joint angles,
 reps and phases. Conventions are the project's: SI units, earth frame ENU, Hamilton scalar-first
 quaternions mapping the named frame into the earth frame, ISB segment frames (x anterior, y superior,
-z right) and Z-X-Y Cardan joint angles in degrees (see :mod:`imurehab.simulate.body`).
+z right) and joint angles in degrees: Z-X-Y Cardan, the shoulder in ISB Y-X-Y (elevation, plane of
+elevation, axial rotation; see :mod:`imurehab.simulate.joints`). What is and is not modelled:
+``docs/simulator.md``.
 
 Examples
 --------
@@ -16,10 +18,12 @@ Examples
 [1, 2, 3]
 """
 
-from imurehab.simulate.body import DOF_NAMES, JOINTS, JointSpec, Skeleton, joint_angles_from_quats
+from imurehab.simulate.body import POSTURES, Skeleton
 from imurehab.simulate.error_model import ChannelErrors, ClockErrors, SensorErrorModel, SoftTissue
 from imurehab.simulate.field import GRAVITY, EarthField, MagneticDipole
+from imurehab.simulate.joints import DOF_NAMES, JOINTS, JointSpec, joint_angles_from_quats
 from imurehab.simulate.movements import MOVEMENTS, Movement, list_movements
+from imurehab.simulate.rehab import COMPENSATIONS, Compensation
 from imurehab.simulate.sensors import SensorMount
 from imurehab.simulate.session import (
     DEFAULT_START_TIME,
@@ -30,13 +34,16 @@ from imurehab.simulate.session import (
 from imurehab.simulate.truth import PhaseTruth, RepTruth, SensorTruth, SimulationTruth
 
 __all__ = [
+    "COMPENSATIONS",
     "DEFAULT_START_TIME",
     "DOF_NAMES",
     "GRAVITY",
     "JOINTS",
     "MOVEMENTS",
+    "POSTURES",
     "ChannelErrors",
     "ClockErrors",
+    "Compensation",
     "EarthField",
     "JointSpec",
     "MagneticDipole",

@@ -1,4 +1,4 @@
-"""Skeleton, joint-angle convention and forward kinematics of the simulated body.
+"""Skeleton, frames, postures and forward kinematics of the simulated body.
 
 Frames
 ------
@@ -14,31 +14,21 @@ floor below the standing pelvis. It is mapped to the earth frame (ENU) by a rota
 with ``facing_deg = 0`` the subject faces north, so B-x is north, B-y is up and B-z (the subject's right)
 is east; ``facing_deg`` is the compass azimuth of the facing direction (clockwise from north).
 
+Postures
+--------
+The pelvis hangs from B through the ``"pelvis"`` joint and, for lying exercises, a fixed *posture*
+rotation (:data:`POSTURES`): ``"upright"`` (identity; standing and sitting) or ``"supine"`` (lying on the
+back, face up: the body turned +90° about B-z, so the segments' anterior x axes point up, their
+superior y axes toward B's −x: the head lies away from ``facing_deg``, the feet toward it). The pelvis
+joint angles are relative to the posture (0 = lying flat), and :func:`body_to_earth` with the posture
+gives that joint's parent frame.
+
 Joint angles
 ------------
-A joint's angles describe the child segment relative to its parent: ``R_rel = R_parentᵀ R_child``
-(child → parent), decomposed as intrinsic Z-X-Y Cardan angles ``R_rel = Rz(α) Rx(β) Ry(γ)``: α about the
-parent's medio-lateral z axis (flexion/extension), β about the floating anterior x axis (ab/adduction),
-γ about the child's long y axis (axial rotation). For the hip and knee this sequence is equivalent to the
-Grood & Suntay (1983) joint coordinate system adopted by the ISB. The pelvis "joint" is the pelvis
-relative to the body reference frame B.
-
-Clinical angles (``flexion_deg``, ``abduction_deg``, ``rotation_deg``) are α, β, γ in degrees times a
-per-joint sign, so that with the same frame axes on both sides the clinically positive directions are
-(flexion_deg; abduction_deg; rotation_deg, with the sign of the Cardan angle, right / left):
-
-- hip: flexion (+α); abduction (right −β, left +β); internal rotation (right +γ, left −γ).
-- knee: flexion, the shank moving posterior (−α); abduction/valgus (−β / +β); internal rotation (+γ / −γ).
-- ankle: dorsiflexion (+α); eversion (−β / +β); internal rotation, toe-in (+γ / −γ).
-- shoulder (humerothoracic): flexion (+α); abduction/elevation (−β / +β); internal rotation (+γ / −γ).
-- elbow: flexion (+α); valgus (−β / +β); pronation (+γ / −γ).
-- wrist: palmar flexion (+α); radial deviation (−β / +β); (+γ / −γ).
-- pelvis (relative to B), lumbar, neck: forward tilt/flexion (−α); lateral tilt to the right (+β);
-  turning to the left (+γ).
-
-The Z-X-Y sequence has gimbal lock at β = ±90°; for the shoulder that is 90° of abduction, which is why
-the ISB recommends a Y-X-Y sequence for the humerothoracic joint (Wu et al. 2005). The simulator keeps
-Z-X-Y for every joint and keeps commanded shoulder abduction below 90°.
+The conventions live in :mod:`imurehab.simulate.joints`: Z-X-Y Cardan angles (Grood & Suntay) for every
+joint except the shoulder, which is commanded in Z-X-Y or Y-X-Y and always reported in the ISB Y-X-Y
+sequence for the humerothoracic joint (flexion_deg = elevation, abduction_deg = plane of elevation,
+rotation_deg = axial rotation; Wu et al. 2005).
 
 Anthropometry
 -------------
@@ -54,97 +44,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from imurehab.quaternion import (
-    quat_identity,
-    quat_multiply,
-    quat_relative,
-    quat_rotate,
-    quat_to_matrix,
-)
+from imurehab.quaternion import quat_identity, quat_multiply, quat_rotate
+from imurehab.simulate.joints import JOINTS, AngleSequence, joint_rotation
 from imurehab.types import SEGMENTS
 
 __all__ = [
-    "DOF_NAMES",
-    "JOINTS",
-    "JointSpec",
+    "POSTURES",
+    "Posture",
     "Skeleton",
     "body_to_earth",
-    "cardan_to_clinical",
-    "cardan_zxy_to_quat",
-    "clinical_to_cardan",
-    "joint_angles_from_quats",
     "orientations_in_body_frame",
     "origins_in_body_frame",
-    "quat_to_cardan_zxy",
+    "posture_quat",
     "segment_chain",
 ]
 
 FloatArray = npt.NDArray[np.float64]
-
-DOF_NAMES: Final[tuple[str, str, str]] = ("flexion_deg", "abduction_deg", "rotation_deg")
-"""Names of a joint's three clinical angles, in the order of the Z-X-Y decomposition."""
-
-CARDAN_SEQUENCE: Final[str] = "ZXY"
-"""scipy ``Rotation.from_euler`` sequence of the intrinsic Z-X-Y Cardan decomposition used for every joint."""
-
-
-@dataclass(frozen=True)
-class JointSpec:
-    """A joint between two segments.
-
-    Attributes
-    ----------
-    key : str
-        Joint key, e.g. ``"knee_right"``, ``"lumbar"``, ``"pelvis"``.
-    joint : str
-        Joint name without side (``"knee"``).
-    side : str or None
-        ``"left"``, ``"right"`` or None for midline joints.
-    parent : str or None
-        Parent segment (None for the pelvis, whose parent is the body reference frame).
-    child : str
-        Child segment.
-    signs : tuple of float
-        Clinical angle = sign × Cardan angle, for (flexion, abduction, rotation).
-    """
-
-    key: str
-    joint: str
-    side: str | None
-    parent: str | None
-    child: str
-    signs: tuple[float, float, float]
-
-
-def _build_joints() -> dict[str, JointSpec]:
-    joints = {
-        "pelvis": JointSpec("pelvis", "pelvis", None, None, "pelvis", (-1.0, 1.0, 1.0)),
-        "lumbar": JointSpec("lumbar", "lumbar", None, "pelvis", "trunk", (-1.0, 1.0, 1.0)),
-        "neck": JointSpec("neck", "neck", None, "trunk", "head", (-1.0, 1.0, 1.0)),
-    }
-    limbs = {
-        "hip": ("pelvis", "thigh", 1.0),
-        "knee": ("thigh", "shank", -1.0),
-        "ankle": ("shank", "foot", 1.0),
-        "shoulder": ("trunk", "upper_arm", 1.0),
-        "elbow": ("upper_arm", "forearm", 1.0),
-        "wrist": ("forearm", "hand", 1.0),
-    }
-    for name, (parent, child, flex) in limbs.items():
-        for side, lateral in (("right", 1.0), ("left", -1.0)):
-            parent_seg = parent if parent in ("pelvis", "trunk") else f"{parent}_{side}"
-            key = f"{name}_{side}"
-            joints[key] = JointSpec(key, name, side, parent_seg, f"{child}_{side}", (flex, -lateral, lateral))
-    return joints
-
-
-JOINTS: Final[Mapping[str, JointSpec]] = _build_joints()
-"""Every joint of the model by key (``"pelvis"``, ``"lumbar"``, ``"neck"``, ``"hip_right"``, ...)."""
+Posture = Literal["upright", "supine"]
+POSTURES: Final[tuple[str, ...]] = ("upright", "supine")
+"""Whole-body postures: standing or sitting (``"upright"``) and lying on the back (``"supine"``)."""
 
 _JOINT_OF_CHILD: Final[dict[str, str]] = {spec.child: key for key, spec in JOINTS.items()}
 
@@ -275,117 +198,65 @@ class Skeleton:
         return np.array(sites[base]) * h
 
 
-def clinical_to_cardan(key: str, angles_deg: npt.ArrayLike) -> FloatArray:
-    """Z-X-Y Cardan angles [rad] of a joint from its clinical angles [deg].
+def posture_quat(posture: Posture) -> FloatArray:
+    """Rotation (w, x, y, z) of a posture relative to the body reference frame B.
 
     Parameters
     ----------
-    key : str
-        Joint key (``"knee_right"``).
-    angles_deg : array_like, shape (..., 3)
-        Clinical (flexion, abduction, rotation) angles [deg].
+    posture : {"upright", "supine"}
+        ``"upright"``: identity. ``"supine"``: +90° about B-z (anterior → up, superior → backward).
     """
-    return np.deg2rad(np.asarray(angles_deg, dtype=np.float64) * np.asarray(JOINTS[key].signs))
+    if posture == "upright":
+        return np.array([1.0, 0.0, 0.0, 0.0])
+    if posture == "supine":
+        return np.array([np.sqrt(0.5), 0.0, 0.0, np.sqrt(0.5)])
+    raise ValueError(f"unknown posture {posture!r}; expected one of {POSTURES}")
 
 
-def cardan_to_clinical(key: str, cardan_rad: npt.ArrayLike) -> FloatArray:
-    """Clinical angles [deg] (flexion, abduction, rotation) of a joint from Z-X-Y Cardan angles.
+def body_to_earth(facing_deg: float, posture: Posture = "upright") -> FloatArray:
+    """Body reference frame B → earth frame (ENU) quaternion (w, x, y, z), turned into ``posture``.
 
-    Parameters
-    ----------
-    key : str
-        Joint key (``"knee_right"``).
-    cardan_rad : array_like, shape (..., 3)
-        Cardan angles (α, β, γ) [rad].
-    """
-    return np.rad2deg(np.asarray(cardan_rad, dtype=np.float64)) * np.asarray(JOINTS[key].signs)
-
-
-def cardan_zxy_to_quat(angles_rad: npt.ArrayLike) -> FloatArray:
-    """Quaternions (w, x, y, z) of intrinsic Z-X-Y Cardan angles: ``Rz(α) Rx(β) Ry(γ)``.
-
-    Parameters
-    ----------
-    angles_rad : array_like, shape (..., 3)
-        Cardan angles (α, β, γ) [rad].
-    """
-    half = 0.5 * np.asarray(angles_rad, dtype=np.float64)
-    c, s = np.cos(half), np.sin(half)
-    # (cz, 0, 0, sz) ⊗ (cx, sx, 0, 0) = (a, b, e, d), then ⊗ (cy, 0, sy, 0), expanded
-    a, b = c[..., 0] * c[..., 1], c[..., 0] * s[..., 1]
-    e, d = s[..., 0] * s[..., 1], s[..., 0] * c[..., 1]
-    cy, sy = c[..., 2], s[..., 2]
-    out = np.empty((*half.shape[:-1], 4))
-    out[..., 0] = a * cy - e * sy
-    out[..., 1] = b * cy - d * sy
-    out[..., 2] = a * sy + e * cy
-    out[..., 3] = b * sy + d * cy
-    return out
-
-
-def quat_to_cardan_zxy(q: npt.ArrayLike) -> FloatArray:
-    """Intrinsic Z-X-Y Cardan angles (α, β, γ) [rad] of unit quaternions, β in [−π/2, π/2].
-
-    From ``R = Rz(α) Rx(β) Ry(γ)``: ``R₂₁ = sin β``, ``(R₀₁, R₁₁) ∝ (−sin α, cos α)``,
-    ``(R₂₀, R₂₂) ∝ (−sin γ, cos γ)``. At β = ±90° (gimbal lock) α and γ are not separable; the split
-    returned there is arbitrary.
-
-    Parameters
-    ----------
-    q : array_like, shape (..., 4)
-        Unit quaternions (w, x, y, z) of a child → parent rotation.
-    """
-    r = quat_to_matrix(q)
-    beta = np.arcsin(np.clip(r[..., 2, 1], -1.0, 1.0))
-    alpha = np.arctan2(-r[..., 0, 1], r[..., 1, 1])
-    gamma = np.arctan2(-r[..., 2, 0], r[..., 2, 2])
-    return np.stack([alpha, beta, gamma], axis=-1)
-
-
-def joint_angles_from_quats(key: str, q_parent: npt.ArrayLike, q_child: npt.ArrayLike) -> FloatArray:
-    """Clinical joint angles [deg], shape (M, 3), from parent and child orientations.
-
-    Parameters
-    ----------
-    key : str
-        Joint key (``"knee_right"``); see :data:`JOINTS`.
-    q_parent, q_child : array_like, shape (M, 4)
-        Segment → earth orientations (w, x, y, z). For ``"pelvis"`` pass the body reference frame's
-        orientation (:func:`body_to_earth`) as ``q_parent``.
-    """
-    return cardan_to_clinical(key, quat_to_cardan_zxy(quat_relative(q_parent, q_child)))
-
-
-def body_to_earth(facing_deg: float) -> FloatArray:
-    """Body reference frame B → earth frame (ENU) quaternion (w, x, y, z).
-
-    With ``facing_deg = 0``: B-x (anterior) → north, B-y (up) → up, B-z (right) → east.
+    With ``facing_deg = 0`` and upright: B-x (anterior) → north, B-y (up) → up, B-z (right) → east. With a
+    posture, the returned frame is B rotated by :func:`posture_quat`: the parent frame of the
+    ``"pelvis"`` joint.
 
     Parameters
     ----------
     facing_deg : float
-        Compass azimuth the subject faces [deg], clockwise from north.
+        Compass azimuth the subject faces [deg], clockwise from north (lying: where the feet point).
+    posture : {"upright", "supine"}
+        Whole-body posture.
     """
     # B → ENU at facing 0 is the cyclic permutation x→y, y→z, z→x: 120° about (1, 1, 1)/√3
     neutral = np.array([0.5, 0.5, 0.5, 0.5])
     half = -0.5 * np.deg2rad(facing_deg)
     heading = np.array([np.cos(half), 0.0, 0.0, np.sin(half)])
-    return quat_multiply(heading, neutral)
+    out = quat_multiply(heading, neutral)
+    return out if posture == "upright" else quat_multiply(out, posture_quat(posture))
 
 
 def orientations_in_body_frame(
-    angles_deg: Mapping[str, FloatArray], n: int, segments: Iterable[str]
+    angles_deg: Mapping[str, FloatArray],
+    n: int,
+    segments: Iterable[str],
+    *,
+    shoulder_sequence: AngleSequence = "YXY",
+    posture: Posture = "upright",
 ) -> dict[str, FloatArray]:
     """Segment → body-reference-frame quaternions (n, 4) for ``segments`` and all their ancestors.
 
     Parameters
     ----------
     angles_deg : mapping
-        Joint key → clinical angles [deg], shape (n, 3); missing joints are neutral (0, 0, 0).
+        Joint key → clinical angles [deg], shape (n, 3); missing joints are neutral (the identity).
     n : int
         Number of instants.
     segments : iterable of str
         Segments wanted.
+    shoulder_sequence : {"YXY", "ZXY"}
+        Convention of the shoulder angles in ``angles_deg`` (see :mod:`imurehab.simulate.joints`).
+    posture : {"upright", "supine"}
+        Whole-body posture: the pelvis is ``posture_quat(posture) ⊗ pelvis joint rotation``.
     """
     out: dict[str, FloatArray] = {}
     for segment in segments:
@@ -393,13 +264,17 @@ def orientations_in_body_frame(
             if seg in out:
                 continue
             key = _JOINT_OF_CHILD[seg]
-            parent = JOINTS[key].parent
+            spec = JOINTS[key]
             ang = angles_deg.get(key)
-            if ang is None:
-                out[seg] = quat_identity(n) if parent is None else out[parent]
+            sequence = shoulder_sequence if spec.joint == "shoulder" else "ZXY"
+            rel = None if ang is None else joint_rotation(key, ang, sequence)
+            if spec.parent is not None:
+                out[seg] = out[spec.parent] if rel is None else quat_multiply(out[spec.parent], rel)
+            elif posture == "upright":
+                out[seg] = quat_identity(n) if rel is None else rel
             else:
-                rel = cardan_zxy_to_quat(clinical_to_cardan(key, ang))
-                out[seg] = rel if parent is None else quat_multiply(out[parent], rel)
+                root = np.broadcast_to(posture_quat(posture), (n, 4))
+                out[seg] = root.copy() if rel is None else quat_multiply(root, rel)
     return out
 
 

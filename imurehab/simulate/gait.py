@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from imurehab.simulate.body import DOF_NAMES, Skeleton, orientations_in_body_frame, origins_in_body_frame
+from imurehab.simulate.body import Skeleton, orientations_in_body_frame, origins_in_body_frame
+from imurehab.simulate.joints import DOF_NAMES
 from imurehab.simulate.program import Feet, RepWindow, Root, RootSpec, feet_in_body_frame
 from imurehab.simulate.trajectory import MinJerkPath, PeriodicPattern, SlowNoise
 

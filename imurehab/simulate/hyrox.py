@@ -249,4 +249,7 @@ def hyrox_program(rng: np.random.Generator, skeleton: Skeleton, duration_s: floa
         if i < 3:
             phases.append(PhaseTruth("transition", end, bounds[i + 1] + half))
     windows = tuple(run_windows + wb_windows + lg_windows + row_windows)
-    return Program("hyrox", duration_s, activities, tuple(weights), windows, tuple(phases))
+    # arm swing and throws are sagittal and pass through elevation 0: commanded as Z-X-Y flexion
+    return Program(
+        "hyrox", duration_s, activities, tuple(weights), windows, tuple(phases), shoulder_sequence="ZXY"
+    )

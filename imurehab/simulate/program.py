@@ -22,13 +22,19 @@ import numpy.typing as npt
 
 from imurehab.quaternion import quat_multiply, quat_rotate
 from imurehab.simulate.body import (
-    DOF_NAMES,
-    JOINTS,
+    Posture,
     Skeleton,
     body_to_earth,
     orientations_in_body_frame,
     origins_in_body_frame,
     segment_chain,
+)
+from imurehab.simulate.joints import (
+    DOF_NAMES,
+    JOINTS,
+    AngleSequence,
+    joint_angles_from_rotation,
+    joint_rotation,
 )
 from imurehab.simulate.trajectory import MinJerkPath
 from imurehab.simulate.truth import PhaseTruth, RepTruth
@@ -203,7 +209,10 @@ class PoseBlend:
 
 @dataclass(frozen=True)
 class RepWindow:
-    """A rep before its extremes are measured: which angle, and when."""
+    """A rep before its extremes are measured: which angle, when, and what was wrong with it.
+
+    ``incomplete`` and ``compensated`` become the :class:`~imurehab.simulate.truth.RepTruth` flags.
+    """
 
     exercise: str
     joint: str
@@ -211,6 +220,8 @@ class RepWindow:
     start_s: float
     end_s: float
     dof: str = "flexion_deg"
+    incomplete: bool = False
+    compensated: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -231,6 +242,12 @@ class Program:
         Rep windows; their extremes are measured by :meth:`rep_truth`.
     phases : tuple of PhaseTruth
         Labelled stretches covering ``[0, duration_s)``.
+    posture : {"upright", "supine"}
+        Whole-body posture (see :mod:`imurehab.simulate.body`); the pelvis angles are relative to it.
+    shoulder_sequence : {"YXY", "ZXY"}
+        Convention the activities command the shoulders in (ISB Y-X-Y: elevation, plane of elevation,
+        axial rotation; or Z-X-Y flexion, abduction, rotation, natural for sagittal arm swing).
+        Shoulders are reported in Y-X-Y either way (:meth:`reported_angles`).
     """
 
     name: str
@@ -239,6 +256,8 @@ class Program:
     weights: tuple[MinJerkPath, ...]
     windows: tuple[RepWindow, ...] = ()
     phases: tuple[PhaseTruth, ...] = ()
+    posture: Posture = "upright"
+    shoulder_sequence: AngleSequence = "YXY"
 
     def _weights(self, t: FloatArray) -> list[FloatArray | None]:
         if len(self.activities) == 1:
@@ -259,6 +278,20 @@ class Program:
                 acc[idx] += w[idx, None] * a
         return out
 
+    def reported_angles(self, t: FloatArray, joints: Collection[str] | None = None) -> dict[str, FloatArray]:
+        """Commanded angles [deg] in each joint's reporting convention (shoulders in ISB Y-X-Y).
+
+        The shoulders are recomputed from their rotation, so their elevation is in [0°, 180°] and the
+        plane and axial rotation in (−180°, 180°] whatever the command convention; every other joint is
+        returned as commanded.
+        """
+        out = self.angles(t, joints)
+        for key in out:
+            if JOINTS[key].sequence != "ZXY":
+                rotation = joint_rotation(key, out[key], self.shoulder_sequence)
+                out[key] = joint_angles_from_rotation(key, rotation)
+        return out
+
     def root(self, t: FloatArray, feet: Feet, skeleton: Skeleton) -> FloatArray:
         """Pelvis origin in the body reference frame B [m], shape (M, 3)."""
         out = np.zeros((t.shape[0], 3))
@@ -274,7 +307,7 @@ class Program:
         return out
 
     def rep_truth(self, step_s: float = 0.002) -> tuple[RepTruth, ...]:
-        """Measure each rep window's extremes of the commanded angle.
+        """Measure each rep window's extremes of the commanded angle (in its reporting convention).
 
         The angle is evaluated every ``step_s`` [s] across the window, then every ``step_s / 50`` around
         the coarse minimum and maximum, which bounds the error of the extremes at about
@@ -289,7 +322,18 @@ class Program:
             rep = counters[ident]
             reps.append(
                 RepTruth(
-                    win.exercise, win.joint, win.side, rep, win.start_s, win.end_s, lo, hi, hi - lo, win.dof
+                    win.exercise,
+                    win.joint,
+                    win.side,
+                    rep,
+                    win.start_s,
+                    win.end_s,
+                    lo,
+                    hi,
+                    hi - lo,
+                    win.dof,
+                    incomplete=win.incomplete,
+                    compensated=win.compensated,
                 )
             )
         return tuple(reps)
@@ -299,7 +343,7 @@ class Program:
         dof = DOF_NAMES.index(win.dof)
 
         def angle(t: FloatArray) -> FloatArray:
-            return self.angles(t, joints={key}).get(key, np.zeros((t.shape[0], 3)))[:, dof]
+            return self.reported_angles(t, joints={key}).get(key, np.zeros((t.shape[0], 3)))[:, dof]
 
         n = max(int(np.ceil((win.end_s - win.start_s) / step_s)), 1) + 1
         t = np.linspace(win.start_s, win.end_s, n)
@@ -383,7 +427,9 @@ def evaluate_pose(
     t = np.asarray(t, dtype=np.float64)
     angles = program.angles(t, joints_for(segments))
     need = set(segments) | set(_FEET)
-    rot_b = orientations_in_body_frame(angles, t.shape[0], need)
+    rot_b = orientations_in_body_frame(
+        angles, t.shape[0], need, shoulder_sequence=program.shoulder_sequence, posture=program.posture
+    )
     rel = origins_in_body_frame(skeleton, rot_b, np.zeros((t.shape[0], 3)), need)
     root = program.root(t, feet_in_body_frame(skeleton, rot_b, rel), skeleton)
     to_earth = body_to_earth(facing_deg)

@@ -1,4 +1,4 @@
-"""Scheduling repetitions with natural variation: tempo, amplitude and pauses drawn per rep."""
+"""Scheduling repetitions with natural variation (tempo, amplitude, pauses) and chosen deviations."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from imurehab.errors import SimulationError
+from imurehab.simulate.body import Skeleton
 from imurehab.simulate.program import RepWindow
 from imurehab.simulate.trajectory import MinJerkPath
 
-__all__ = ["RepDraft", "Tempo", "plan_reps"]
+__all__ = ["MovementRequest", "RepDraft", "RepVariation", "Tempo", "plan_reps"]
 
 Knots = list[tuple[float, float]]
 
@@ -128,3 +129,93 @@ def plan_reps(
         raise SimulationError(f"{what}: the requested duration is too short for a single rep")
     paths = [MinJerkPath(np.array([k[0] for k in p]), np.array([k[1] for k in p])) for p in knots]
     return paths, windows, end
+
+
+@dataclass(frozen=True)
+class RepVariation:
+    """How some reps of a session deviate from the plain exercise.
+
+    Attributes
+    ----------
+    compensation : str, optional
+        Name of the compensation (``"trunk-lean"``, ``"hip-hike"``, ``"knee-lag"``); None: none.
+    compensation_deg : float
+        Size of the compensating angle change at the rep's turning point [deg].
+    compensated_reps : int, optional
+        How many reps compensate (chosen by the seed); None: every rep.
+    incomplete_reps : int
+        How many reps (chosen by the seed) stop at 40–70 % of the full amplitude.
+    tempo_jitter : float, optional
+        Relative standard deviation of each rep's out and back durations (clipped to ±2.5 sd); None:
+        the movement's own (:attr:`Tempo.spread`, 0.12).
+    """
+
+    compensation: str | None = None
+    compensation_deg: float = 15.0
+    compensated_reps: int | None = None
+    incomplete_reps: int = 0
+    tempo_jitter: float | None = None
+
+    @property
+    def is_plain(self) -> bool:
+        """True if nothing deviates from the plain exercise."""
+        return self.compensation is None and self.incomplete_reps == 0 and self.tempo_jitter is None
+
+    def choose(self, rng: np.random.Generator, count: int) -> tuple[dict[int, float], frozenset[int]]:
+        """Pick the deviating reps among ``count`` (0-based indices).
+
+        Returns
+        -------
+        incomplete : dict
+            Rep index → fraction of the full amplitude it reaches (uniform in [0.4, 0.7]).
+        compensated : frozenset of int
+            Indices of the compensating reps.
+        """
+        if self.incomplete_reps > count or (self.compensated_reps or 0) > count:
+            raise SimulationError(
+                f"asked for {self.incomplete_reps} incomplete and {self.compensated_reps or 0} compensated "
+                f"reps, but the session has only {count} reps"
+            )
+        picked = rng.choice(count, size=self.incomplete_reps, replace=False)
+        fractions = rng.uniform(0.4, 0.7, self.incomplete_reps)
+        incomplete = {int(i): float(f) for i, f in zip(picked, fractions, strict=True)}
+        if self.compensation is None:
+            compensated: frozenset[int] = frozenset()
+        elif self.compensated_reps is None:
+            compensated = frozenset(range(count))
+        else:
+            compensated = frozenset(
+                int(i) for i in rng.choice(count, size=self.compensated_reps, replace=False)
+            )
+        return incomplete, compensated
+
+
+@dataclass(frozen=True)
+class MovementRequest:
+    """What the caller asked for; ``reps`` and ``duration_s`` may both be None (defaults apply).
+
+    Attributes
+    ----------
+    rng : numpy.random.Generator
+        The movement's natural variation (tempo, amplitude, pauses).
+    skeleton : Skeleton
+        Body geometry.
+    reps : int, optional
+        Number of reps.
+    duration_s : float, optional
+        Session length [s].
+    side : str
+        ``"right"`` or ``"left"``.
+    variation : RepVariation
+        Chosen deviations (compensations, incomplete reps, tempo jitter).
+    variation_rng : numpy.random.Generator, optional
+        A separate stream for the deviations, so a plain session draws exactly what it always drew.
+    """
+
+    rng: np.random.Generator
+    skeleton: Skeleton
+    reps: int | None
+    duration_s: float | None
+    side: str
+    variation: RepVariation = RepVariation()
+    variation_rng: np.random.Generator | None = None

@@ -11,11 +11,13 @@ import numpy as np
 
 from imurehab.errors import DataValidationError, SimulationError
 from imurehab.quaternion import quat_from_rotvec, quat_normalize
-from imurehab.simulate.body import DOF_NAMES, JOINTS, Skeleton, body_to_earth
+from imurehab.simulate.body import Posture, Skeleton, body_to_earth
 from imurehab.simulate.error_model import SensorErrorModel
 from imurehab.simulate.field import GRAVITY, EarthField, MagneticDipole
-from imurehab.simulate.movements import MOVEMENTS, MovementRequest
+from imurehab.simulate.joints import DOF_NAMES, JOINTS
+from imurehab.simulate.movements import MOVEMENTS, Movement
 from imurehab.simulate.program import Program, evaluate_pose
+from imurehab.simulate.reps import MovementRequest, RepVariation
 from imurehab.simulate.sensors import SensorMount, SensorSignals, simulate_sensor
 from imurehab.simulate.truth import SensorTruth, SimulationTruth
 from imurehab.types import (
@@ -74,6 +76,42 @@ def _seed_rng(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=key))
 
 
+def _variation(
+    spec: Movement,
+    compensation: str | None,
+    compensation_deg: float,
+    compensated_reps: int | None,
+    incomplete_reps: int,
+    tempo_jitter: float | None,
+) -> RepVariation:
+    variation = RepVariation(compensation, compensation_deg, compensated_reps, incomplete_reps, tempo_jitter)
+    if compensation is None and compensated_reps is not None:
+        raise _fail("compensated_reps needs a compensation")
+    if variation.is_plain:
+        return variation
+    if not spec.accepts_variation:
+        raise _fail(
+            f"{spec.name} is not a rep exercise: compensation, incomplete_reps and tempo_jitter do not apply"
+        )
+    if compensation is not None and compensation not in spec.compensations:
+        raise _fail(
+            f"{spec.name} has no compensation {compensation!r}; expected one of {sorted(spec.compensations)}"
+        )
+    _check_number("compensation_deg", compensation_deg, 0.0, 45.0)
+    for name, count in (("incomplete_reps", incomplete_reps), ("compensated_reps", compensated_reps)):
+        if count is not None and (
+            isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0
+        ):
+            raise _fail(f"{name} must be a non-negative integer, got {count!r}")
+    if tempo_jitter is not None and (
+        isinstance(tempo_jitter, bool)
+        or not isinstance(tempo_jitter, int | float)
+        or not 0.0 <= tempo_jitter < 0.4
+    ):
+        raise _fail(f"tempo_jitter must be a fraction in [0, 0.4), got {tempo_jitter!r}")
+    return variation
+
+
 def _mounts(
     sensors: Mapping[str, str | SensorMount], skeleton: Skeleton, misalignment_deg: float, seed: int
 ) -> dict[str, tuple[str, np.ndarray, np.ndarray]]:
@@ -121,7 +159,7 @@ def _truth_grid(
         for s in segments:
             quats[s][i0 : i0 + t.shape[0]] = rots[s]
         pelvis[i0 : i0 + t.shape[0]] = origins["pelvis"]
-        for key, ang in program.angles(t).items():
+        for key, ang in program.reported_angles(t).items():
             for i, dof in enumerate(DOF_NAMES):
                 angles[key][dof][i0 : i0 + t.shape[0]] = ang[:, i]
     return time_s, quats, pelvis, angles
@@ -180,14 +218,21 @@ def simulate_session(
     earth_field: EarthField | None = None,
     disturbances: tuple[MagneticDipole, ...] = (),
     truth_rate_hz: float | None = None,
+    compensation: str | None = None,
+    compensation_deg: float = 15.0,
+    compensated_reps: int | None = None,
+    incomplete_reps: int = 0,
+    tempo_jitter: float | None = None,
 ) -> SimulatedSession:
     """Simulate body-worn IMUs during a movement, with the ground truth.
 
     Parameters
     ----------
     movement : str
-        A name from :func:`~imurehab.simulate.list_movements` (``"seated-knee-extension"``, ``"squat"``,
-        ``"elbow-flexion"``, ``"shoulder-abduction"``, ``"walking"``, ``"hyrox"``).
+        A name from :func:`~imurehab.simulate.list_movements`: the rep exercises
+        ``"seated-knee-extension"``, ``"squat"``, ``"straight-leg-raise"`` (supine), ``"heel-slide"``
+        (supine), ``"elbow-flexion"``, ``"shoulder-abduction"``, ``"shoulder-flexion"``,
+        ``"lumbar-flexion"``, and ``"walking"``, ``"hyrox"``.
     reps : int, optional
         Number of reps (strides for walking). Not accepted by ``"hyrox"``.
     duration_s : float, optional
@@ -197,14 +242,18 @@ def simulate_session(
         Nominal output data rate of every sensor [Hz].
     sensors : mapping, optional
         Sensor id → segment name (``{"S1": "thigh_right"}``) or :class:`SensorMount`. Default per
-        movement (e.g. thigh and shank of ``side`` for knee exercises).
+        movement (e.g. thigh and shank of ``side`` for knee exercises), plus a sensor on each segment
+        the ``compensation`` moves (e.g. the trunk for a trunk lean in squats).
     errors : SensorErrorModel, optional
-        Default :meth:`SensorErrorModel.realistic`; :meth:`SensorErrorModel.ideal` for exact signals.
+        Default :meth:`SensorErrorModel.realistic` (noise, bias with drift, soft-tissue wobble, ...;
+        ``realistic(bias_drift=False, soft_tissue=False)`` switches parts off);
+        :meth:`SensorErrorModel.ideal` for exact signals.
     misalignment_deg : float
-        Maximum random rotation of each sensor relative to its segment axes [deg] (uniform angle about a
-        random axis), for mounts without an explicit rotation.
+        Maximum random rotation of each sensor relative to its segment axes [deg] (uniform angle in
+        ``[0, misalignment_deg]`` about a uniformly random axis), for mounts without an explicit rotation;
+        e.g. 20 for sensors strapped up to 20° off the segment axes.
     with_mag : bool
-        Whether the sensors have magnetometers.
+        Whether the sensors have magnetometers (False: 6D sensors, ``mag`` is None).
     seed : int
         Seed of every random draw (movement variation, mounting, errors, clocks); same arguments give
         bit-identical output.
@@ -225,6 +274,28 @@ def simulate_session(
         Local magnetic disturbances.
     truth_rate_hz : float, optional
         Rate of the truth grid [Hz] (default ``rate_hz``); lower it for long sessions to save memory.
+    compensation : str, optional
+        Rep exercises only: a compensation the reps show, one of the movement's
+        (:data:`~imurehab.simulate.rehab.COMPENSATIONS`): ``"trunk-lean"`` (lumbar extension in seated
+        knee extension, elbow flexion and shoulder flexion; lumbar flexion in squats; lumbar lateral
+        bend away from the arm in shoulder abduction), ``"hip-hike"`` (pelvic frontal tilt raising the
+        exercising side, straight-leg raise and heel slide), ``"knee-lag"`` (the knee bends during a
+        straight-leg raise). Flagged ``RepTruth.compensated``.
+    compensation_deg : float
+        Size of the compensation [deg]: the compensating angles change by this much at the rep's
+        turning point, growing and returning with the rep's progress.
+    compensated_reps : int, optional
+        How many reps compensate, chosen by the seed; None: every rep.
+    incomplete_reps : int
+        Rep exercises only: how many reps, chosen by the seed, stop at 40–70 % of the full amplitude
+        (e.g. a knee extension from 90° reaching only 36–54°). Flagged ``RepTruth.incomplete``.
+    tempo_jitter : float, optional
+        Rep exercises only: relative standard deviation of each rep's out and back durations (one
+        factor per rep, clipped to ±2.5 sd, so below 0.4); None keeps the movements' 0.12. Holds and
+        pauses vary independently of it.
+
+        The options draw from their own random stream: with their defaults a session is bit-identical
+        to one simulated before they existed.
 
     Returns
     -------
@@ -235,7 +306,7 @@ def simulate_session(
     Raises
     ------
     SimulationError
-        Unknown movement or a parameter out of range.
+        Unknown movement, compensation or a parameter out of range.
     """
     if not isinstance(movement, str) or movement not in MOVEMENTS:
         raise _fail(f"unknown movement {movement!r}; expected one of {sorted(MOVEMENTS)}")
@@ -264,7 +335,10 @@ def simulate_session(
         raise _fail(f"errors must be a SensorErrorModel, got {type(errors).__name__}")
     if not all(isinstance(d, MagneticDipole) for d in disturbances):
         raise _fail("disturbances must be MagneticDipole instances")
-    sensors = spec.default_sensors(side) if sensors is None else sensors
+    variation = _variation(
+        spec, compensation, compensation_deg, compensated_reps, incomplete_reps, tempo_jitter
+    )
+    sensors = spec.sensors_for(side, compensation) if sensors is None else sensors
     if not isinstance(sensors, Mapping) or not sensors:
         raise _fail("sensors must be a non-empty mapping of sensor id to segment")
     start_time = DEFAULT_START_TIME if start_time is None else start_time
@@ -289,7 +363,10 @@ def simulate_session(
     if duration_s is None and reps is None and spec.default_reps is None:
         duration_s = spec.default_duration_s
     try:
-        program = spec.build(MovementRequest(_seed_rng(seed, 1), skeleton, reps, duration_s, side))
+        request = MovementRequest(
+            _seed_rng(seed, 1), skeleton, reps, duration_s, side, variation, _seed_rng(seed, 4)
+        )
+        program = spec.build(request)
     except ValueError as err:
         if isinstance(err, SimulationError):
             raise
@@ -354,16 +431,19 @@ def simulate_session(
         earth_field_ut=earth.vector(),
         facing_deg=float(facing_deg),
         height_m=skeleton.height_m,
+        posture=program.posture,
     )
     return SimulatedSession(recording=Recording(session=session_meta, sensors=tuple(samples)), truth=truth)
 
 
-def body_reference_quat(facing_deg: float) -> np.ndarray:
+def body_reference_quat(facing_deg: float, posture: Posture = "upright") -> np.ndarray:
     """Body reference frame → earth quaternion (w, x, y, z): the parent of the ``"pelvis"`` joint.
 
     Parameters
     ----------
     facing_deg : float
         Compass azimuth the subject faces [deg] (as in :func:`simulate_session`).
+    posture : {"upright", "supine"}
+        The session's posture (:attr:`SimulationTruth.posture`).
     """
-    return body_to_earth(facing_deg)
+    return body_to_earth(facing_deg, posture)

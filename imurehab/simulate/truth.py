@@ -37,7 +37,13 @@ class RepTruth:
     min_deg, max_deg, rom_deg : float
         Extremes of the commanded angle ``dof`` within the window and their difference [deg].
     dof : str
-        Which angle the rep is counted on (``"flexion_deg"``, ``"abduction_deg"``).
+        Which angle the rep is counted on (``"flexion_deg"``; for the shoulder that is the elevation).
+    incomplete : bool
+        The rep was commanded to stop short: 40–70 % of the movement's full amplitude
+        (``simulate_session(incomplete_reps=...)``).
+    compensated : bool
+        The rep carries the session's compensation (``simulate_session(compensation=...)``), e.g. a
+        trunk lean growing with the rep's amplitude.
     """
 
     exercise: str
@@ -50,6 +56,8 @@ class RepTruth:
     max_deg: float
     rom_deg: float
     dof: str = "flexion_deg"
+    incomplete: bool = False
+    compensated: bool = False
 
     @property
     def joint_key(self) -> str:
@@ -142,8 +150,15 @@ class SimulationTruth:
     pelvis_position_m : ndarray, shape (M, 3)
         Pelvis origin (hip-centre midpoint) in the earth frame [m].
     joint_angles : mapping
-        Joint key (``"knee_right"``, ``"lumbar"``, ``"pelvis"``) → ``{"flexion_deg", "abduction_deg",
-        "rotation_deg"}`` → commanded angles on the grid [deg] (conventions in :mod:`imurehab.simulate.body`).
+        Joint key (``"knee_right"``, ``"lumbar"``, ``"pelvis"``, ...; every joint of
+        :data:`~imurehab.simulate.joints.JOINTS`, all segments being simulated) → ``{"flexion_deg",
+        "abduction_deg", "rotation_deg"}`` → commanded angles on the grid [deg]. Z-X-Y Cardan angles
+        with the signs of :mod:`imurehab.simulate.joints`, except the shoulders (humerothoracic, humerus
+        relative to the trunk), reported in the ISB Y-X-Y sequence (Wu et al. 2005):
+        ``flexion_deg`` = elevation in [0, 180], ``abduction_deg`` = plane of elevation (0 = frontal
+        plane abduction, +90 = forward flexion, both sides), ``rotation_deg`` = axial rotation (internal
+        positive; an arm swung without twisting about its own axis reads ``−plane``). The pelvis angles
+        are relative to the body reference frame turned into :attr:`posture`.
     sensors : mapping
         Sensor id → :class:`SensorTruth`.
     reps : tuple of RepTruth
@@ -158,6 +173,9 @@ class SimulationTruth:
         Compass azimuth the subject faces at rest [deg] (0: north).
     height_m : float
         Body height of the simulated subject [m].
+    posture : {"upright", "supine"}
+        Whole-body posture of the movement; ``body_to_earth(facing_deg, posture)`` of
+        :mod:`imurehab.simulate.body` is the parent frame of the ``"pelvis"`` joint.
     """
 
     movement: str
@@ -172,6 +190,7 @@ class SimulationTruth:
     earth_field_ut: FloatArray
     facing_deg: float
     height_m: float
+    posture: str = "upright"
 
     def labels_at(self, time_s: npt.ArrayLike) -> npt.NDArray[np.str_]:
         """Phase label at each time [s since session start] (``""`` outside every phase)."""

@@ -7,17 +7,19 @@ from scipy.spatial.transform import Rotation
 
 from imurehab.quaternion import quat_from_scipy, quat_multiply, quat_rotate
 from imurehab.simulate.body import (
-    JOINTS,
     Skeleton,
     body_to_earth,
+    orientations_in_body_frame,
+    origins_in_body_frame,
+    segment_chain,
+)
+from imurehab.simulate.joints import (
+    JOINTS,
     cardan_to_clinical,
     cardan_zxy_to_quat,
     clinical_to_cardan,
     joint_angles_from_quats,
-    orientations_in_body_frame,
-    origins_in_body_frame,
     quat_to_cardan_zxy,
-    segment_chain,
 )
 from imurehab.simulate.trajectory import MinJerkPath, PeriodicPattern, SlowNoise, min_jerk_step
 from imurehab.types import SEGMENTS
@@ -102,7 +104,7 @@ def test_elbow_flexion_moves_the_hand_anterior():
 
 @pytest.mark.parametrize("side, sign", [("right", 1.0), ("left", -1.0)])
 def test_shoulder_and_hip_abduction_move_distal_ends_laterally(side, sign):
-    elbow = distal(f"upper_arm_{side}", {f"shoulder_{side}": (0, 60.0, 0)}, [0, -0.3, 0])
+    elbow = distal(f"upper_arm_{side}", {f"shoulder_{side}": (60.0, 0, 0)}, [0, -0.3, 0])  # Y-X-Y
     rest = distal(f"upper_arm_{side}", {}, [0, -0.3, 0])
     assert sign * (elbow[2] - rest[2]) > 0.2
     knee = distal(f"thigh_{side}", {f"hip_{side}": (0, 30.0, 0)}, [0, -0.4, 0])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from imurehab.quaternion import quat_angle, quat_from_rotvec, quat_multiply, quat_rotate
+from imurehab.quaternion import quat_angle, quat_from_rotvec, quat_multiply, quat_relative, quat_rotate
 from imurehab.simulate import (
     DOF_NAMES,
     JOINTS,
@@ -14,6 +14,7 @@ from imurehab.simulate import (
     joint_angles_from_quats,
     simulate_session,
 )
+from imurehab.simulate.joints import joint_rotation
 from imurehab.types import STANDARD_GRAVITY
 
 IDEAL = SensorErrorModel.ideal()
@@ -82,7 +83,14 @@ def test_joint_angles_from_true_segments_equal_commanded(which, request):
         )
         recomputed = joint_angles_from_quats(key, parent, truth.segment_quat[spec.child])
         commanded = np.stack([truth.joint_angles[key][d] for d in DOF_NAMES], axis=-1)
-        assert np.abs(recomputed - commanded).max() < 1e-6, key
+        if spec.sequence == "YXY":
+            # the arm swings through elevation 0, where plane and rotation are ill-conditioned: compare
+            # elevation, and the rotations themselves
+            assert np.abs(recomputed[:, 0] - commanded[:, 0]).max() < 1e-6, key
+            rel = quat_relative(parent, truth.segment_quat[spec.child])
+            assert quat_angle(joint_rotation(key, commanded), rel).max() < 1e-9, key
+        else:
+            assert np.abs(recomputed - commanded).max() < 1e-6, key
 
 
 def test_rigid_sensor_orientation_is_segment_times_mount(knee):
