@@ -65,15 +65,7 @@ class NormalRange:
 
     def to_dict(self) -> dict[str, Any]:
         """The range as a JSON-ready dict (keys as the attributes)."""
-        return {
-            "joint": self.joint,
-            "motion": self.motion,
-            "dof": self.dof,
-            "direction": self.direction,
-            "normal_deg": self.normal_deg,
-            "source": self.source,
-            "note": self.note,
-        }
+        return dict(vars(self))
 
 
 def _table(*ranges: NormalRange) -> Mapping[tuple[str, str, str], NormalRange]:

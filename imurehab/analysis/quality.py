@@ -149,26 +149,7 @@ class RepQuality:
 
     def to_dict(self) -> dict[str, Any]:
         """The repetition as a JSON-ready dict (keys as the attributes)."""
-        return {
-            "rep": self.rep,
-            "start": self.start,
-            "peak": self.peak,
-            "end": self.end,
-            "start_s": self.start_s,
-            "end_s": self.end_s,
-            "min_deg": self.min_deg,
-            "max_deg": self.max_deg,
-            "rom_deg": self.rom_deg,
-            "peak_deg": self.peak_deg,
-            "duration_s": self.duration_s,
-            "time_to_peak_s": self.time_to_peak_s,
-            "time_to_return_s": self.time_to_return_s,
-            "peak_velocity_deg_s": self.peak_velocity_deg_s,
-            "sparc": self.sparc,
-            "ldlj": self.ldlj,
-            "compensation_deg": dict(self.compensation_deg),
-            "flags": list(self.flags),
-        }
+        return {**vars(self), "compensation_deg": dict(self.compensation_deg), "flags": list(self.flags)}
 
 
 def _trace(values: npt.ArrayLike, column: str, n: int | None = None) -> npt.NDArray[np.float64]:

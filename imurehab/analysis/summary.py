@@ -77,12 +77,7 @@ class NormComparison:
 
     def to_dict(self) -> dict[str, Any]:
         """The comparison as a JSON-ready dict (``normal`` nested)."""
-        return {
-            "normal": self.normal.to_dict(),
-            "reached_deg": self.reached_deg,
-            "deficit_deg": self.deficit_deg,
-            "percent_of_normal": self.percent_of_normal,
-        }
+        return {**vars(self), "normal": self.normal.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -112,14 +107,7 @@ class SessionChange:
 
     def to_dict(self) -> dict[str, Any]:
         """The change as a JSON-ready dict (keys as the attributes)."""
-        return {
-            "previous_rom_mean_deg": self.previous_rom_mean_deg,
-            "current_rom_mean_deg": self.current_rom_mean_deg,
-            "change_deg": self.change_deg,
-            "mdc_deg": self.mdc_deg,
-            "exceeds_mdc": self.exceeds_mdc,
-            "mdc_source": self.mdc_source,
-        }
+        return dict(vars(self))
 
 
 @dataclass(frozen=True)
@@ -180,18 +168,8 @@ class SessionSummary:
     def to_dict(self) -> dict[str, Any]:
         """The summary as a JSON-ready dict (nested objects as dicts, tuples as lists)."""
         return {
-            "exercise": self.exercise,
-            "joint": self.joint,
-            "side": self.side,
-            "n_reps": self.n_reps,
-            "reps": list(self.reps),
-            "rom_deg": list(self.rom_deg),
-            "rom_uncertainty_deg": list(self.rom_uncertainty_deg),
-            "rom_mean_deg": self.rom_mean_deg,
-            "rom_sd_deg": self.rom_sd_deg,
-            "rom_best_deg": self.rom_best_deg,
-            "rom_best_rep": self.rom_best_rep,
-            "rom_mean_uncertainty_deg": self.rom_mean_uncertainty_deg,
+            **vars(self),
+            **{k: list(getattr(self, k)) for k in ("reps", "rom_deg", "rom_uncertainty_deg")},
             "flags": {k: list(v) for k, v in self.flags.items()},
             "norm": self.norm.to_dict() if self.norm is not None else None,
             "change": self.change.to_dict() if self.change is not None else None,

@@ -9,7 +9,6 @@ strictly and a broken one raises :class:`~imurehab.errors.TemplateError` naming 
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import tomllib
@@ -21,6 +20,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from imurehab.errors import TemplateError
+from imurehab.exercises._table import Table, show
 
 __all__ = [
     "DIRECTIONS",
@@ -85,14 +85,7 @@ class CompensationCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """The check as a JSON-ready dict (keys as the attributes)."""
-        return {
-            "name": self.name,
-            "joint": self.joint,
-            "side": self.side,
-            "dof": self.dof,
-            "max_change_deg": self.max_change_deg,
-            "cue": self.cue,
-        }
+        return dict(vars(self))
 
 
 @dataclass(frozen=True)
@@ -157,22 +150,10 @@ class ExerciseTemplate:
     def to_dict(self) -> dict[str, Any]:
         """The template as a JSON-ready dict (keys as the attributes, compensations as dicts)."""
         return {
-            "name": self.name,
-            "title": self.title,
-            "joint": self.joint,
-            "dof": self.dof,
-            "pose": self.pose,
-            "direction": self.direction,
-            "target_deg": self.target_deg,
-            "target_rom_deg": self.target_rom_deg,
-            "tolerance_deg": self.tolerance_deg,
-            "min_rep_s": self.min_rep_s,
-            "max_rep_s": self.max_rep_s,
+            **vars(self),
             "compensations": [c.to_dict() for c in self.compensations],
             "cues": dict(self.cues),
             "sides": list(self.sides),
-            "description": self.description,
-            "source": self.source,
         }
 
 
@@ -246,85 +227,12 @@ def _looks_like_path(text: str) -> bool:
 # --- checking --------------------------------------------------------------------------------------
 
 
-class _Table:
-    """One TOML table being checked: takes keys off it and knows its dotted location for errors."""
-
-    def __init__(self, data: Mapping[str, Any], where: str, path: Path) -> None:
-        self._data = dict(data)
-        self._where = where
-        self.path = path
-
-    def key(self, name: str) -> str:
-        return f"{self._where}.{name}" if self._where else name
-
-    def fail(self, name: str | None, message: str) -> TemplateError:
-        return TemplateError(message, path=self.path, key=self.key(name) if name else self._where or None)
-
-    def has(self, name: str) -> bool:
-        return name in self._data
-
-    def raw(self, name: str, *, required: bool) -> Any:
-        if name not in self._data:
-            if required:
-                raise self.fail(name, "missing (required)")
-            return None
-        return self._data.pop(name)
-
-    def text(self, name: str, *, required: bool = True, default: str | None = None) -> str | None:
-        value = self.raw(name, required=required)
-        if value is None:
-            return default
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(name, f"expected non-empty text, got {_show(value)}")
-        return value.strip()
-
-    def choice(self, name: str, options: frozenset[str] | tuple[str, ...]) -> str:
-        value = self.text(name)
-        if value not in options:
-            raise self.fail(name, f"expected one of {', '.join(sorted(options))}, got {value!r}")
-        return value
-
-    def number(
-        self, name: str, *, required: bool = True, low: float = -math.inf, high: float = math.inf
-    ) -> float | None:
-        value = self.raw(name, required=required)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise self.fail(name, f"expected a number, got {_show(value)}")
-        if not low <= value <= high:
-            raise self.fail(name, f"expected a number in [{low:g}, {high:g}], got {value!r}")
-        return float(value)
-
-    def table(self, name: str, *, required: bool = True) -> _Table | None:
-        value = self.raw(name, required=required)
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            raise self.fail(name, f"expected a table [{self.key(name)}], got {_show(value)}")
-        return _Table(value, self.key(name), self.path)
-
-    def remaining(self) -> list[str]:
-        return sorted(self._data)
-
-    def done(self) -> None:
-        """Refuse whatever key is left: it is not part of the format (a typo, most often)."""
-        if self._data:
-            name = sorted(self._data)[0]
-            raise self.fail(name, "unknown key (check its spelling; see docs/exercise-templates.md)")
-
-
-def _show(value: object) -> str:
-    kind = {bool: "a boolean", int: "an integer", float: "a number", str: "text", list: "a list"}
-    return f"{kind.get(type(value), type(value).__name__)} ({value!r})"
-
-
 def _parse(text: str, path: Path) -> ExerciseTemplate:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise TemplateError(f"not valid TOML: {err}", path=path) from None
-    top = _Table(data, "", path)
+    top = Table(data, "", path)
     name = top.text("name")
     assert name is not None
     if not _NAME_RE.match(name):
@@ -379,7 +287,7 @@ def _parse(text: str, path: Path) -> ExerciseTemplate:
     )
 
 
-def _sides(top: _Table, joint: str) -> tuple[str | None, ...]:
+def _sides(top: Table, joint: str) -> tuple[str | None, ...]:
     if joint in MIDLINE_JOINTS:
         if top.has("sides"):
             raise top.fail("sides", f"{joint} is a midline joint: leave 'sides' out")
@@ -393,11 +301,11 @@ def _sides(top: _Table, joint: str) -> tuple[str | None, ...]:
         or any(s not in _SIDES for s in value)
         or len(set(value)) != len(value)
     ):
-        raise top.fail("sides", f'expected a list of distinct "left", "right", got {_show(value)}')
+        raise top.fail("sides", f'expected a list of distinct "left", "right", got {show(value)}')
     return tuple(s for s in _SIDES if s in value)
 
 
-def _cues(top: _Table) -> Mapping[str, str]:
+def _cues(top: Table) -> Mapping[str, str]:
     table = top.table("cues")
     assert table is not None
     cues: dict[str, str] = {}
@@ -410,7 +318,7 @@ def _cues(top: _Table) -> Mapping[str, str]:
     return MappingProxyType(cues)
 
 
-def _compensations(top: _Table, path: Path, joint: str, counted_dof: str) -> tuple[CompensationCheck, ...]:
+def _compensations(top: Table, path: Path, joint: str, counted_dof: str) -> tuple[CompensationCheck, ...]:
     items = top.raw("compensation", required=False)
     if items is None:
         return ()
@@ -418,7 +326,7 @@ def _compensations(top: _Table, path: Path, joint: str, counted_dof: str) -> tup
         raise top.fail("compensation", "expected [[compensation]] tables")
     checks: list[CompensationCheck] = []
     for i, item in enumerate(items, start=1):
-        t = _Table(item, f"compensation[{i}]", path)
+        t = Table(item, f"compensation[{i}]", path)
         name = t.text("name")
         assert name is not None
         if not _NAME_RE.match(name):

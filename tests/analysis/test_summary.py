@@ -14,7 +14,7 @@ from imurehab.analysis import (
     summarize_session,
 )
 from imurehab.errors import DataValidationError
-from imurehab.exercises import load_template
+from imurehab.exercises import list_templates, load_template
 from tests.strategies import DETERMINISTIC
 
 Z95 = 1.959963984540054
@@ -93,16 +93,7 @@ def test_normative_comparison_for_extension_has_no_percent():
 
 
 def test_every_built_in_template_has_a_norm():
-    for name in (
-        "seated-knee-extension",
-        "squat",
-        "straight-leg-raise",
-        "heel-slide",
-        "elbow-flexion",
-        "shoulder-abduction",
-        "shoulder-flexion",
-        "lumbar-flexion",
-    ):
+    for name in list_templates():
         t = load_template(name)
         assert normal_range(t.joint, t.dof, t.direction) is not None, name
     assert all(r.source for r in NORMAL_RANGES.values())
@@ -171,3 +162,14 @@ def test_summary_statistics_match_definitions(roms, u):
     assert s.rom_best_deg == max(roms)
     assert s.rom_mean_uncertainty_deg == pytest.approx(math.sqrt(u**2 + sd**2 / len(roms)), abs=1e-9)
     assert s.rom_mean_uncertainty_deg >= u - 1e-12
+
+
+def test_to_dict_keys_are_the_attributes():
+    import dataclasses
+
+    before = summarize_session([rq(1, 100.0)], rom_uncertainty_deg=2.0)
+    s = summarize_session(
+        [rq(1, 90.0)], rom_uncertainty_deg=2.0, template=load_template("squat"), previous=before
+    )
+    for obj in (s, s.norm, s.change, s.norm.normal):
+        assert set(obj.to_dict()) == {f.name for f in dataclasses.fields(obj)}

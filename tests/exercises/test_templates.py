@@ -232,3 +232,12 @@ def test_built_in_files_are_tidy():
     for path in sorted(folder.glob("*.toml")):
         assert re.fullmatch(r"[a-z0-9-]+\.toml", path.name)
         assert load_template(path) == load_template(path.stem)
+
+
+def test_to_dict_keys_are_the_attributes():
+    import dataclasses
+
+    t = load_template("squat")
+    for obj in (t, t.compensations[0]):
+        assert set(obj.to_dict()) == {f.name for f in dataclasses.fields(obj)}
+    assert json.loads(json.dumps(t.to_dict()))["cues"]["rep"] == t.cues["rep"]
