@@ -13,7 +13,7 @@ factory-trimmed MEMS parts, not datasheet values. Clock figures assume a crystal
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -148,10 +148,22 @@ class SensorErrorModel:
         return cls()
 
     @classmethod
-    def realistic(cls) -> SensorErrorModel:
-        """A consumer wearable: BMI270-class accelerometer and gyroscope, BMM150-class magnetometer."""
+    def realistic(cls, *, bias_drift: bool = True, soft_tissue: bool = True) -> SensorErrorModel:
+        """A consumer wearable: BMI270-class accelerometer and gyroscope, BMM150-class magnetometer.
+
+        Parameters
+        ----------
+        bias_drift : bool
+            Whether the accelerometer and gyroscope biases random-walk (False: constant biases).
+        soft_tissue : bool
+            Whether the sensors wobble on the skin (False: rigidly strapped).
+
+        Notes
+        -----
+        The magnetometer is switched off per session (``simulate_session(with_mag=False)``), not here.
+        """
         deg = np.pi / 180.0
-        return cls(
+        model = cls(
             acc=ChannelErrors(
                 noise_density=160e-6 * STANDARD_GRAVITY,
                 bias=20e-3 * STANDARD_GRAVITY,
@@ -172,6 +184,13 @@ class SensorErrorModel:
             clock=ClockErrors(offset_max_s=0.02, drift_max_ppm=40.0, jitter_s=20e-6),
             soft_tissue=SoftTissue(frequency_hz=12.0, damping=0.4, translation=1.0, tilt_rad_per_mps2=5e-4),
         )
+        if not bias_drift:
+            model = replace(
+                model, acc=replace(model.acc, bias_walk=0.0), gyr=replace(model.gyr, bias_walk=0.0)
+            )
+        if not soft_tissue:
+            model = replace(model, soft_tissue=SoftTissue())
+        return model
 
 
 class ChannelStream:
