@@ -139,7 +139,7 @@ class FeedbackEngine:
             raise DataValidationError(f"{template.name} is done on {template.sides}, not {side!r}")
         chosen = next((s for s in sides if all(g in on_segment for g in required_segments(template, s))), "?")
         if chosen == "?":
-            need = " and ".join(required_segments(template, sides[0]))
+            need = ", or ".join(" and ".join(required_segments(template, s)) for s in sides)
             raise DataValidationError(
                 f"{template.name} needs sensors on {need} (placements: {dict(placements)})"
             )
@@ -186,7 +186,7 @@ class FeedbackEngine:
                 continue
             proxy = _TILT_PROXIES.get(chk.joint)
             sid = None if proxy is None else on_segment.get(_segment(proxy, side))
-            if sid is not None and chk.dof != "rotation_deg" and sid not in self.model.sensors:
+            if sid is not None and chk.dof != "rotation_deg" and chk.joint != self.template.joint:
                 self.channels.append(
                     (WatchedChannel(chk.name, chk.cue, chk.max_change_deg, vector=True), sid)
                 )
