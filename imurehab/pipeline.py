@@ -234,8 +234,8 @@ def process_recording(rec: Recording, *, exercise: str | None = None) -> Process
             if result.angles.heading == "ambiguous":
                 notes.append(
                     f"{joint} {side}: without magnetometers the {jdef.parent}'s heading is ambiguous "
-                    f"(two solutions 180° apart fit); flexion may be off by twice the {jdef.parent}'s "
-                    "own rotation"
+                    f"(two solutions 180° apart fit, and neither the {jdef.parent}'s pivot nor the joint "
+                    f"centre tells them apart); flexion may be off by twice the {jdef.parent}'s own rotation"
                 )
     angle_frames = [_joint_angle_rows(j) for j in joints]
     rep_frames = [_rep_rows(j, exercise) for j in joints]

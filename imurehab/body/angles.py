@@ -24,7 +24,7 @@ from imurehab.body.calibration import (
     heading_offset,
     segment_frame,
 )
-from imurehab.body.joint_center import joint_center_mismatch
+from imurehab.body.joint_center import distal_joint_lever, joint_center_mismatch, rotation_pivot
 from imurehab.errors import DataValidationError
 from imurehab.quaternion import quat_conjugate, quat_from_matrix, quat_multiply, quat_to_scipy
 
@@ -39,6 +39,9 @@ _IN_RANGE_DEG: Final[float] = 1.0
 _DISTINCT_DEG: Final[float] = 2.0
 # The joint-centre check decides only when one solution's mismatch is well below the other's.
 _DECISIVE_RATIO: Final[float] = 0.7
+# The parent's pivot decides when it lies clearly on one side of the sensor along the long axis: a
+# thigh or upper-arm sensor sits 5–30 cm from the hip or shoulder.
+_MIN_PIVOT_M: Final[float] = 0.05
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class HingeJointAngles:
     heading : str
         How the heading between the two 6D estimates was settled: ``"hinge"`` (the rotations alone
         decided), ``"magnetometer"`` (the 9D headings chose between solutions 180° apart),
+        ``"pivot"`` (the parent turns about its proximal end only in one solution), ``"lever"`` (the
+        joint lies distal of the parent's pivot, seen from the child, only in one solution),
         ``"joint-center"`` (the joint centre's accelerations, seen from both segments, chose) or
         ``"ambiguous"`` (two solutions fit equally; flexion may be off by twice the parent's rotation).
     """
@@ -188,6 +193,71 @@ def _choose_by_joint_center(
     return best, "ambiguous"
 
 
+def _choose_by_lever(
+    plausible: list[tuple[float, float, _Candidate]],
+    acc_parent: FloatArray,
+    gyr_parent: FloatArray,
+    acc_child: FloatArray,
+    gyr_child: FloatArray,
+    q_child: FloatArray,
+    rate_hz: float,
+) -> _Candidate | None:
+    """Pick the solution that puts the joint distal of the parent's pivot, if that is clear.
+
+    See :func:`~imurehab.body.joint_center.distal_joint_lever`: only the right relative heading gives a
+    positive distance; a solution 180° off gives a negative one.
+    """
+    scored = sorted(
+        (
+            (
+                distal_joint_lever(
+                    c.q_parent,
+                    acc_parent,
+                    gyr_parent,
+                    c.frame_parent[:, 1],
+                    q_child,
+                    acc_child,
+                    gyr_child,
+                    rate_hz,
+                ),
+                c,
+            )
+            for _, _, c in plausible
+        ),
+        key=lambda x: -x[0],
+    )
+    top = scored[0]
+    rest = [x for x in scored[1:] if np.max(np.abs(x[1].ang[:, 0] - top[1].ang[:, 0])) > _DISTINCT_DEG]
+    if top[0] >= _MIN_PIVOT_M and all(x[0] <= -_MIN_PIVOT_M for x in rest):
+        return top[1]
+    return None
+
+
+def _choose_by_pivot(
+    plausible: list[tuple[float, float, _Candidate]],
+    acc_parent: FloatArray,
+    gyr_parent: FloatArray,
+    q_parent: FloatArray,
+    rate_hz: float,
+) -> _Candidate | None:
+    """Pick the solution whose parent turns about its proximal end, if the parent's pivot is clear.
+
+    The solutions 180° apart in heading disagree on which way the parent's long axis points in its
+    sensor frame (for a horizontal thigh the data cannot say where the knee is). A parent segment turns
+    about its proximal joint (the thigh about the hip, the upper arm about the shoulder), so the
+    sensor's offset from the pivot of its own turning (:func:`rotation_pivot`) points distal.
+    """
+    r = rotation_pivot(q_parent, acc_parent, gyr_parent, rate_hz)
+    scored = sorted(((float(-r @ c.frame_parent[:, 1]), c) for _, _, c in plausible), key=lambda x: -x[0])
+    top, rest = (
+        scored[0],
+        [x for x in scored[1:] if np.max(np.abs(x[1].ang[:, 0] - scored[0][1].ang[:, 0])) > _DISTINCT_DEG],
+    )
+    if top[0] >= _MIN_PIVOT_M and all(x[0] <= -_MIN_PIVOT_M for x in rest):
+        return top[1]
+    return None
+
+
 def hinge_joint_angles(
     q_parent: FloatArray,
     q_child: FloatArray,
@@ -277,9 +347,20 @@ def hinge_joint_angles(
         )[2]
         heading = "magnetometer"
     else:
-        chosen, heading = _choose_by_joint_center(
-            plausible, acc_parent, gyr_parent, acc_child, gyr_child, q_child, rate_hz
-        )
+        by_pivot = _choose_by_pivot(plausible, acc_parent, gyr_parent, q_parent, rate_hz)
+        by_lever = None
+        if by_pivot is None:
+            by_lever = _choose_by_lever(
+                plausible, acc_parent, gyr_parent, acc_child, gyr_child, q_child, rate_hz
+            )
+        if by_pivot is not None:
+            chosen, heading = by_pivot, "pivot"
+        elif by_lever is not None:
+            chosen, heading = by_lever, "lever"
+        else:
+            chosen, heading = _choose_by_joint_center(
+                plausible, acc_parent, gyr_parent, acc_child, gyr_child, q_child, rate_hz
+            )
     ang, jp, jc = chosen.ang, chosen.jp, chosen.jc
     off = float(np.sqrt(np.mean((ang[:, 1:] - ang[:, 1:].mean(axis=0)) ** 2)))
     used = HingeAxes(jp, jc, axes.residual_rad_s, axes.method)
