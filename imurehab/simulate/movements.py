@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from imurehab.errors import SimulationError
 from imurehab.simulate.gait import WALKING, gait_activity
 from imurehab.simulate.hyrox import hyrox_program
@@ -28,12 +26,11 @@ from imurehab.simulate.rehab import (
     seated_knee_extension,
     shoulder_abduction,
     shoulder_flexion,
+    single_activity,
     squat,
     straight_leg_raise,
 )
 from imurehab.simulate.reps import MovementRequest
-from imurehab.simulate.trajectory import MinJerkPath
-from imurehab.simulate.truth import PhaseTruth
 
 __all__ = ["MOVEMENTS", "Movement", "MovementRequest", "list_movements"]
 
@@ -123,15 +120,8 @@ def walking(req: MovementRequest) -> Program:
         cutoff = right[req.reps - 1].end_s
         windows = [w for w in windows if w.end_s <= cutoff + 1e-9]
     duration = req.duration_s if req.duration_s is not None else end + TAIL_S
-    return Program(
-        "walking",
-        duration,
-        (activity,),
-        (MinJerkPath(np.array([0.0]), np.array([1.0])),),
-        tuple(windows),
-        (PhaseTruth("walking", 0.0, duration),),
-        shoulder_sequence="ZXY",  # sagittal arm swing through elevation 0
-    )
+    # sagittal arm swing through elevation 0: commanded as Z-X-Y flexion
+    return single_activity("walking", activity, windows, duration, shoulder_sequence="ZXY")
 
 
 def hyrox(req: MovementRequest) -> Program:

@@ -23,24 +23,12 @@ import numpy as np
 
 from imurehab.simulate.body import Posture
 from imurehab.simulate.joints import AngleSequence
-from imurehab.simulate.program import Pose, PoseBlend, Program, RepWindow, RootSpec
+from imurehab.simulate.program import Activity, Pose, PoseBlend, Program, RepWindow, RootSpec
 from imurehab.simulate.reps import MovementRequest, RepDraft, Tempo, plan_reps
 from imurehab.simulate.trajectory import MinJerkPath
 from imurehab.simulate.truth import PhaseTruth
 
-__all__ = [
-    "COMPENSATIONS",
-    "Compensation",
-    "elbow_flexion",
-    "heel_slide",
-    "lumbar_flexion",
-    "seated_knee_extension",
-    "shoulder_abduction",
-    "shoulder_flexion",
-    "single_activity",
-    "squat",
-    "straight_leg_raise",
-]
+__all__ = ["COMPENSATIONS", "LEAD_S", "TAIL_S", "Compensation", "single_activity"]
 
 LEAD_S = 2.0
 """Rest before the first rep [s]."""
@@ -122,14 +110,30 @@ COMPENSATIONS: Mapping[str, Mapping[str, Compensation]] = {
 
 def single_activity(
     name: str,
-    activity: PoseBlend,
+    activity: Activity,
     windows: list[RepWindow],
     duration_s: float,
     *,
     posture: Posture = "upright",
     shoulder_sequence: AngleSequence = "YXY",
 ) -> Program:
-    """A program of one activity covering the whole session."""
+    """A program of one activity covering the whole session, labelled as one phase.
+
+    Parameters
+    ----------
+    name : str
+        Movement name (program and phase label).
+    activity : Activity
+        The activity.
+    windows : list of RepWindow
+        Its rep windows.
+    duration_s : float
+        Session length [s].
+    posture : {"upright", "supine"}
+        Whole-body posture.
+    shoulder_sequence : {"YXY", "ZXY"}
+        Convention of the activity's shoulder commands.
+    """
     return Program(
         name=name,
         duration_s=duration_s,
