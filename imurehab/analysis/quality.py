@@ -220,7 +220,7 @@ def rep_quality(
     side: str | None = None,
     extra_angles: Mapping[str, npt.ArrayLike] | None = None,
     lowpass_hz: float | None = 10.0,
-    incomplete_fraction: float = 0.75,
+    incomplete_fraction: float = 0.8,
     return_fraction: float = 0.5,
 ) -> list[RepQuality]:
     """Describe each repetition: range, tempo, peak velocity, smoothness and flags.
