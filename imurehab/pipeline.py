@@ -16,10 +16,12 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from imurehab.analysis.quality import RepQuality, rep_quality
 from imurehab.analysis.reps import Rep, segment_reps
 from imurehab.body.angles import HINGE_JOINTS, HingeJointAngles, hinge_joint_angles
 from imurehab.body.calibration import heading_difference_9d
 from imurehab.errors import DatasetNotFoundError, DataValidationError
+from imurehab.exercises import ExerciseTemplate, list_templates, load_template
 from imurehab.fusion import FusionResult
 from imurehab.fusion.table import fuse_sensor, orientation_rows
 from imurehab.quaternion import quat_from_scipy, quat_to_scipy
@@ -41,11 +43,12 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 EXERCISE_JOINTS: Final[dict[str, tuple[str, str]]] = {
-    "seated-knee-extension": ("knee", "sitting"),
-    "squat": ("knee", "standing"),
-    "elbow-flexion": ("elbow", "standing"),
+    name: (t.joint, t.pose)
+    for name in list_templates()
+    if (t := load_template(name)).joint in HINGE_JOINTS and t.pose in ("standing", "sitting")
 }
-"""Exercise → (joint whose flexion is measured, calibration pose at the start of the set)."""
+"""Built-in exercise → (hinge joint whose flexion is measured, calibration pose at the start of the set),
+for the templates this pipeline can compute so far (knee and elbow, sitting or standing)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +65,9 @@ class JointResult:
         Angles [deg] and calibration details.
     reps : list of Rep
         Repetitions found in the flexion angle (indices into ``time_us``).
+    quality : list of RepQuality
+        Per repetition: tempo, peak velocity, smoothness and flags (against the exercise template when
+        there is one).
     """
 
     joint: str
@@ -69,6 +75,7 @@ class JointResult:
     time_us: npt.NDArray[np.int64]
     angles: HingeJointAngles
     reps: list[Rep]
+    quality: list[RepQuality] = field(default_factory=list)
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,6 +118,7 @@ def _hinge_joint(
     child: SensorSamples,
     fused_parent: FusionResult,
     fused_child: FusionResult,
+    template: ExerciseTemplate | None,
 ) -> JointResult:
     # The parent's samples inside the child's time span form the common grid.
     inside = (parent.time_us >= child.time_us[0]) & (parent.time_us <= child.time_us[-1])
@@ -137,7 +145,8 @@ def _hinge_joint(
         heading_hint_rad=hint,
     )
     reps = segment_reps(angles.flexion_deg, parent.info.rate_hz)
-    return JointResult(joint, side, t, angles, reps)
+    quality = rep_quality(angles.flexion_deg, parent.info.rate_hz, reps, template, side=side)
+    return JointResult(joint, side, t, angles, reps, quality)
 
 
 def _joint_angle_rows(j: JointResult) -> pl.DataFrame:
@@ -173,7 +182,7 @@ def _rep_rows(j: JointResult, exercise: str | None) -> pl.DataFrame:
             col.MIN_DEG: [r.min_deg for r in j.reps],
             col.MAX_DEG: [r.max_deg for r in j.reps],
             col.DURATION_S: [(int(t[r.end]) - int(t[r.start])) / 1e6 for r in j.reps],
-            col.FLAGS: [[] for _ in j.reps],
+            col.FLAGS: [list(q.flags) for q in j.quality] if j.quality else [[] for _ in j.reps],
         },
         schema=col.polars_schema(col.REPS),
     )
@@ -187,9 +196,10 @@ def process_recording(rec: Recording, *, exercise: str | None = None) -> Process
     rec : Recording
         The session; its placements say which sensor is on which segment.
     exercise : str, optional
-        Exercise name (default: the session's). Known exercises (:data:`EXERCISE_JOINTS`) fix the joint
-        and the calibration pose; otherwise every hinge joint with both segments instrumented is
-        processed with a standing calibration pose.
+        Exercise name (default: the session's). A built-in exercise template
+        (:func:`imurehab.exercises.list_templates`) fixes the joint and the calibration pose and sets the
+        targets the repetitions are flagged against (``reps.flags``); otherwise every hinge joint with
+        both segments instrumented is processed with a standing calibration pose.
 
     Returns
     -------
@@ -199,6 +209,7 @@ def process_recording(rec: Recording, *, exercise: str | None = None) -> Process
         disturbances cannot corrupt). Joints that cannot be computed are listed in ``notes``.
     """
     exercise = exercise if exercise is not None else rec.session.exercise
+    template = load_template(exercise) if exercise in list_templates() else None
     placements = rec.session.placements
     fused = {s.sensor_id: fuse_sensor(s) for s in rec.sensors}
     orientation = (
@@ -217,6 +228,11 @@ def process_recording(rec: Recording, *, exercise: str | None = None) -> Process
     )
     joints: list[JointResult] = []
     notes: list[str] = []
+    if template is not None and exercise not in EXERCISE_JOINTS:
+        notes.append(
+            f"{exercise}: {template.joint} angles in the {template.pose} pose are not computed yet (so far: "
+            "knee and elbow flexion, sitting or standing); processed every instrumented hinge joint instead"
+        )
     for joint, pose in wanted:
         jdef = HINGE_JOINTS[joint]
         for side in ("left", "right"):
@@ -226,7 +242,9 @@ def process_recording(rec: Recording, *, exercise: str | None = None) -> Process
                     notes.append(f"{joint} {side}: needs sensors on both {jdef.parent} and {jdef.child}")
                 continue
             try:
-                result = _hinge_joint(joint, side, pose, rec[p_id], rec[c_id], fused[p_id], fused[c_id])
+                result = _hinge_joint(
+                    joint, side, pose, rec[p_id], rec[c_id], fused[p_id], fused[c_id], template
+                )
             except DataValidationError as err:
                 notes.append(f"{joint} {side}: {err}")
                 continue

@@ -1,0 +1,39 @@
+"""The processing pipeline driven by exercise templates: joints, poses and rep flags."""
+
+from __future__ import annotations
+
+from imurehab import process_recording, simulate_session
+from imurehab.analysis import rep_quality
+from imurehab.exercises import load_template
+from imurehab.pipeline import EXERCISE_JOINTS
+
+
+def test_the_hinge_exercises_come_from_the_templates():
+    for name, (joint, pose) in EXERCISE_JOINTS.items():
+        template = load_template(name)
+        assert (template.joint, template.pose) == (joint, pose)
+    assert {"seated-knee-extension", "squat", "elbow-flexion"} <= set(EXERCISE_JOINTS)
+
+
+def test_rep_flags_in_the_reps_table_are_the_template_checks():
+    sim = simulate_session("seated-knee-extension", reps=6, seed=2, with_mag=False)
+    result = process_recording(sim.recording)
+    (joint,) = result.joints
+    template = load_template("seated-knee-extension")
+    expected = rep_quality(joint.angles.flexion_deg, 100.0, joint.reps, template, side="right")
+    assert result.reps.get_column("flags").to_list() == [list(q.flags) for q in expected]
+    # seated knee extension moves toward smaller flexion: a rep is short when it stops more than the
+    # tolerance above the target angle (or below the target ROM)
+    assert template.direction == "decrease" and template.target_deg is not None
+    for rep, row in zip(joint.reps, result.reps.iter_rows(named=True), strict=True):
+        short = rep.min_deg - template.target_deg > template.tolerance_deg or (
+            template.target_rom_deg is not None
+            and template.target_rom_deg - rep.rom_deg > template.tolerance_deg
+        )
+        assert ("rom_short" in row["flags"]) == short
+
+
+def test_a_template_whose_joint_is_not_computed_yet_says_so():
+    sim = simulate_session("seated-knee-extension", reps=3, seed=0, with_mag=False)
+    result = process_recording(sim.recording, exercise="lumbar-flexion")
+    assert any("lumbar-flexion" in note and "not computed yet" in note for note in result.notes)
