@@ -74,6 +74,8 @@ class LiveSamples:
         Angular rate [rad/s].
     mag : ndarray, shape (n, 3), or None
         Magnetic flux density [µT].
+    address : str
+        The address the sensor was streamed from (as given to :func:`stream`).
     """
 
     sensor_id: str
@@ -83,6 +85,7 @@ class LiveSamples:
     acc: npt.NDArray[np.float64] | None
     gyr: npt.NDArray[np.float64] | None
     mag: npt.NDArray[np.float64] | None
+    address: str = ""
 
 
 SamplesCallback = Callable[[LiveSamples], None]
@@ -238,6 +241,7 @@ class _DeviceStream:
             sample_index=first_index + np.arange(n, dtype=np.int64),
             device_time_us=device_us,
             time_us=np.rint(utc).astype(np.int64) if self._clock is not None else np.zeros(n, np.int64),
+            address=self.report.address,
             **groups,
         )
         try:

@@ -18,7 +18,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from imurehab.cli.common import EXIT_PARTIAL, JsonOpt, err_console, errors_as_exit, print_json
+from imurehab.cli.common import EXIT_PARTIAL, JsonOpt, err_console, errors_as_exit, key_value, print_json
 
 VirtualOpt = Annotated[bool, typer.Option("--virtual", help="Use virtual sensors (no hardware needed).")]
 SensorsOpt = Annotated[int, typer.Option("--virtual-sensors", min=1, max=16, help="Virtual sensors.")]
@@ -32,6 +32,13 @@ FaultOpt = Annotated[
     ),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the virtual scenario.")]
+MovementOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--virtual-movement",
+        help="Simulated movement of the virtual sensors (default: the --exercise, or walking).",
+    ),
+]
 AddressesArg = Annotated[list[str] | None, typer.Argument(metavar="ADDRESS...", help="Sensor addresses.")]
 
 
@@ -65,16 +72,98 @@ async def _target(
 
 
 def _scenario_args(
-    sensors: int, minutes: float, rate_hz: float, faults: list[str] | None, seed: int
+    sensors: int,
+    minutes: float,
+    rate_hz: float,
+    faults: list[str] | None,
+    seed: int,
+    movement: str = "walking",
 ) -> dict[str, Any]:
     """Keyword arguments of :class:`~imurehab.virtual.VirtualScenario` from the ``--virtual-*`` options."""
     return {
         "n_sensors": sensors,
         "minutes": minutes,
         "rate_hz": rate_hz,
+        "movement": movement,
         "faults": tuple(faults or ()),
         "seed": seed,
     }
+
+
+class _Feedback:
+    """Live cues for ``stream --exercise``: a feedback engine fed from the stream's consumer task."""
+
+    def __init__(self, exercise: str, places: list[str], side: str | None, json_: bool) -> None:
+        from imurehab.exercises import load_template
+
+        self.template = load_template(exercise)
+        self.places = {k.upper(): v for k, v in key_value(places, "--place").items()}
+        self.side, self.json = side, json_
+        self.engine: Any = None
+        self.events = 0
+
+    def virtual(self, sensors: int, movement: str | None) -> tuple[int, str]:
+        """Sensors and movement of a virtual scenario that can show this exercise."""
+        from imurehab.feedback import required_segments
+        from imurehab.simulate import MOVEMENTS
+        from imurehab.virtual.scenario import PLACEMENTS
+
+        movement = movement or self.template.name
+        if movement not in MOVEMENTS:
+            raise typer.BadParameter(f"no simulated movement {movement!r}", param_hint="--virtual-movement")
+        side = self.side or ("right" if "right" in self.template.sides else self.template.sides[0])
+        need = [PLACEMENTS.index(seg) + 1 for seg in required_segments(self.template, side)]
+        return max(sensors, *need), movement
+
+    def start(self, placements: dict[str, str], rate_hz: float | None) -> None:
+        """Bind the engine to ``placements`` (address or serial → segment); fails early on a bad setup."""
+        from imurehab.feedback import FeedbackEngine
+
+        self.places = {**{k.upper(): v for k, v in placements.items()}, **self.places}
+        # Checked now so that a bad placement is a usage error before anything connects.
+        FeedbackEngine(self.template, self.places, rate_hz or 100.0, side=self.side)
+        self._rate = rate_hz
+
+    def on_samples(self, live: Any) -> None:
+        """Consumer-task callback of :func:`imurehab.ble.stream`: feed the engine, show its events."""
+        if self.engine is None:
+            import numpy as np
+
+            from imurehab.feedback import FeedbackEngine
+
+            rate = self._rate
+            if rate is None and len(live.device_time_us) > 1:
+                rate = 1e6 / float(np.median(np.diff(live.device_time_us)))
+            if rate is None:
+                return
+            self.engine = FeedbackEngine(self.template, self.places, rate, side=self.side)
+        key = live.address.upper() if live.address.upper() in self.places else live.sensor_id.upper()
+        for event in self.engine.push(key, live.time_us, live.acc, live.gyr):
+            self.events += 1
+            self.show(event)
+
+    def show(self, event: Any) -> None:
+        """One event: a line on stderr, and with ``--json`` one JSON document on stdout."""
+        if self.json:
+            print_json(event.to_json())
+        style = {"rep": "bold green", "ready": "bold", "calibrating": "cyan"}.get(event.kind, "bold yellow")
+        detail = ""
+        if event.kind == "rep":
+            v = event.values
+            detail = f"  ({v['duration_s']:.1f} s, peak {v['peak_deg']:.0f}°{', ' if v['flags'] else ''}"
+            detail += f"{', '.join(v['flags'])})"
+        err_console.print(f"[{style}]{event.kind:>12}[/]  {event.text}{detail}", highlight=False)
+
+    def summary(self) -> dict[str, Any]:
+        """What the final report adds under ``feedback``."""
+        e = self.engine
+        return {
+            "exercise": self.template.name,
+            "side": None if e is None else e.side,
+            "stage": "static" if e is None else e.stage,
+            "reps": 0 if e is None else e.reps,
+            "events": self.events,
+        }
 
 
 def _run(coro_factory: Callable[[], Any]) -> Any:
@@ -212,25 +301,54 @@ def register(app: typer.Typer) -> None:
         virtual_rate: RateOpt = 200.0,
         fault: FaultOpt = None,
         seed: SeedOpt = 0,
+        exercise: Annotated[
+            str | None, typer.Option(help="Exercise template: show live cues (calibrating, reps, deeper...).")
+        ] = None,
+        side: Annotated[
+            str | None, typer.Option(help="Side exercised (default: from the placements).")
+        ] = None,
+        place: Annotated[
+            list[str] | None,
+            typer.Option(help="ADDRESS=SEGMENT (or SERIAL=SEGMENT), e.g. thigh_right; repeatable."),
+        ] = None,
+        virtual_movement: MovementOpt = None,
         json_: JsonOpt = False,
     ) -> None:
-        """Stream live from several sensors, saying exactly what was missed; Ctrl-C keeps what arrived."""
+        """Stream live from several sensors, saying exactly what was missed; Ctrl-C keeps what arrived.
+
+        With --exercise, cue events are shown live on stderr (with --json also one JSON line each on
+        stdout, before the final report's line). Start still in the exercise's pose, then do one slow
+        repetition to calibrate.
+        """
         from imurehab.ble import stream as ble_stream
 
+        with errors_as_exit():
+            cues = None if exercise is None else _Feedback(exercise, place or [], side, json_)
+        movement = virtual_movement or "walking"
+        if cues is not None and virtual:
+            virtual_sensors, movement = cues.virtual(virtual_sensors, virtual_movement)
         if seconds is None and virtual:
-            seconds = 10.0
-        scenario = _scenario_args(virtual_sensors, virtual_minutes, virtual_rate, fault, seed)
+            seconds = 10.0 if cues is None else 30.0
+        scenario = _scenario_args(virtual_sensors, virtual_minutes, virtual_rate, fault, seed, movement)
 
         async def go() -> Any:
             stop = asyncio.Event()
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
             async with _target(virtual, addresses, out, scenario) as t:
+                if cues is not None:
+                    placed = {}
+                    if virtual:
+                        from imurehab.virtual.scenario import PLACEMENTS
+
+                        placed = dict(zip(t.addresses, PLACEMENTS, strict=False))
+                    cues.start(placed, virtual_rate if virtual else None)
                 return await ble_stream(
                     t.addresses,
                     out,
                     seconds=seconds,
                     client_backend=t.client_backend,
+                    on_samples=None if cues is None else cues.on_samples,
                     stop_event=stop,
                     subject=subject,
                     session=session,
@@ -239,7 +357,10 @@ def register(app: typer.Typer) -> None:
 
         report = _run(go)
         if json_:
-            print_json(report.to_json())
+            doc = report.to_json()
+            if cues is not None:
+                doc["feedback"] = cues.summary()
+            print_json(doc)
         else:
             t = Table("sensor", "frames", "samples", "lost samples", "gaps", "reconnects", "error")
             for s in report.sensors:
