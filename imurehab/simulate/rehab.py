@@ -68,42 +68,61 @@ def _other(side: str) -> str:
     return "left" if side == "right" else "right"
 
 
-_LEAN_BACK = Compensation(
-    "trunk-lean", "the trunk leans back (lumbar extension)", lambda s: {"lumbar": (-1.0, 0.0, 0.0)}
-)
-_HIP_HIKE = Compensation(
-    "hip-hike",
-    "the pelvis tilts in the frontal plane, lifting the exercising side's iliac crest toward the head; "
-    "the trunk stays put (lumbar lateral bend the other way)",
-    lambda s: {"pelvis": (0.0, -_lat(s), 0.0), "lumbar": (0.0, _lat(s), 0.0)},
-)
+def _lumbar(name: str, description: str, flexion: float, bend: float, twist: float) -> Compensation:
+    """A lumbar compensation; ``bend`` and ``twist`` are toward the exercising side when positive."""
+    return Compensation(name, description, lambda s: {"lumbar": (flexion, bend * _lat(s), twist * _lat(s))})
 
+
+def _limb(name: str, description: str, joint: str, angles: tuple[float, float, float]) -> Compensation:
+    return Compensation(name, description, lambda s: {f"{joint}_{s}": angles})
+
+
+_LEAN_BACK = _lumbar("trunk-lean", "the trunk leans back (lumbar extension)", -1.0, 0.0, 0.0)
+
+# Names follow the checks of the built-in exercise templates (imurehab/exercises/templates).
 COMPENSATIONS: Mapping[str, Mapping[str, Compensation]] = {
     "seated-knee-extension": {"trunk-lean": _LEAN_BACK},
     "squat": {
-        "trunk-lean": Compensation(
-            "trunk-lean",
-            "the trunk bends further forward (lumbar flexion)",
-            lambda s: {"lumbar": (1.0, 0.0, 0.0)},
-        )
+        "trunk-lean": _lumbar(
+            "trunk-lean", "the trunk bends further forward (lumbar flexion)", 1.0, 0.0, 0.0
+        ),
+        "trunk-shift": _lumbar("trunk-shift", "the trunk bends sideways toward the side", 0.0, 1.0, 0.0),
+        "knee-valgus": _limb(
+            "knee-valgus", "the side's knee caves in (knee abduction)", "knee", (0.0, 1.0, 0.0)
+        ),
     },
-    "elbow-flexion": {"trunk-lean": _LEAN_BACK},
+    "elbow-flexion": {
+        "trunk-sway": _lumbar("trunk-sway", "the trunk swings back (lumbar extension)", -1.0, 0.0, 0.0),
+        "shoulder-swing": _limb(
+            "shoulder-swing", "the upper arm swings forward (shoulder flexion)", "shoulder", (1.0, 0.0, 0.0)
+        ),
+    },
     "shoulder-abduction": {
-        "trunk-lean": Compensation(
+        "trunk-lean": _lumbar(
             "trunk-lean",
             "the trunk bends sideways away from the raised arm (lumbar lateral bend)",
-            lambda s: {"lumbar": (0.0, -_lat(s), 0.0)},
+            0.0,
+            -1.0,
+            0.0,
         )
     },
     "shoulder-flexion": {"trunk-lean": _LEAN_BACK},
     "straight-leg-raise": {
-        "hip-hike": _HIP_HIKE,
-        "knee-lag": Compensation(
-            "knee-lag", "the raised leg's knee bends", lambda s: {f"knee_{s}": (1.0, 0.0, 0.0)}
+        "hip-hike": Compensation(
+            "hip-hike",
+            "the pelvis tilts in the frontal plane, lifting the exercising side's iliac crest toward the "
+            "head; the trunk stays put (lumbar lateral bend the other way)",
+            lambda s: {"pelvis": (0.0, -_lat(s), 0.0), "lumbar": (0.0, _lat(s), 0.0)},
         ),
+        "knee-bend": _limb("knee-bend", "the raised leg's knee bends", "knee", (1.0, 0.0, 0.0)),
     },
-    "heel-slide": {"hip-hike": _HIP_HIKE},
-    "lumbar-flexion": {},
+    "heel-slide": {
+        "leg-roll": _limb("leg-roll", "the leg rolls out (hip external rotation)", "hip", (0.0, 0.0, -1.0))
+    },
+    "lumbar-flexion": {
+        "side-bend": _lumbar("side-bend", "the trunk bends sideways toward the side", 0.0, 1.0, 0.0),
+        "trunk-twist": _lumbar("trunk-twist", "the trunk turns toward the side", 0.0, 0.0, -1.0),
+    },
 }
 """Movement name → the compensations it can be simulated with."""
 

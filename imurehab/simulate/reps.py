@@ -138,7 +138,7 @@ class RepVariation:
     Attributes
     ----------
     compensation : str, optional
-        Name of the compensation (``"trunk-lean"``, ``"hip-hike"``, ``"knee-lag"``); None: none.
+        Name of the compensation (``"trunk-lean"``, ``"hip-hike"``, ...); None: none.
     compensation_deg : float
         Size of the compensating angle change at the rep's turning point [deg].
     compensated_reps : int, optional

@@ -276,11 +276,11 @@ def simulate_session(
         Rate of the truth grid [Hz] (default ``rate_hz``); lower it for long sessions to save memory.
     compensation : str, optional
         Rep exercises only: a compensation the reps show, one of the movement's
-        (:data:`~imurehab.simulate.rehab.COMPENSATIONS`): ``"trunk-lean"`` (lumbar extension in seated
-        knee extension, elbow flexion and shoulder flexion; lumbar flexion in squats; lumbar lateral
-        bend away from the arm in shoulder abduction), ``"hip-hike"`` (pelvic frontal tilt raising the
-        exercising side, straight-leg raise and heel slide), ``"knee-lag"`` (the knee bends during a
-        straight-leg raise). Flagged ``RepTruth.compensated``.
+        (:data:`~imurehab.simulate.rehab.COMPENSATIONS`, named after the exercise templates' checks):
+        ``"trunk-lean"`` (seated knee extension, squat, shoulder abduction and flexion), ``"trunk-shift"``
+        and ``"knee-valgus"`` (squat), ``"trunk-sway"`` and ``"shoulder-swing"`` (elbow flexion),
+        ``"hip-hike"`` and ``"knee-bend"`` (straight-leg raise), ``"leg-roll"`` (heel slide),
+        ``"side-bend"`` and ``"trunk-twist"`` (lumbar flexion). Flagged ``RepTruth.compensated``.
     compensation_deg : float
         Size of the compensation [deg]: the compensating angles change by this much at the rep's
         turning point, growing and returning with the rep's progress.

@@ -180,7 +180,11 @@ def test_incomplete_reps_stop_short_and_nothing_else_changes():
         ("shoulder-abduction", "trunk-lean", "lumbar", "abduction_deg", -1.0, {"S3": "pelvis"}),
         ("shoulder-flexion", "trunk-lean", "lumbar", "flexion_deg", -1.0, {"S3": "pelvis"}),
         ("straight-leg-raise", "hip-hike", "pelvis", "abduction_deg", -1.0, {"S4": "trunk"}),
-        ("straight-leg-raise", "knee-lag", "knee_right", "flexion_deg", 1.0, {}),
+        ("straight-leg-raise", "knee-bend", "knee_right", "flexion_deg", 1.0, {}),
+        ("squat", "knee-valgus", "knee_right", "abduction_deg", 1.0, {}),
+        ("elbow-flexion", "shoulder-swing", "shoulder_right", "flexion_deg", 1.0, {"S3": "trunk"}),
+        ("heel-slide", "leg-roll", "hip_right", "rotation_deg", -1.0, {}),
+        ("lumbar-flexion", "trunk-twist", "lumbar", "rotation_deg", -1.0, {}),
     ],
 )
 def test_compensation_adds_its_angle_on_the_chosen_reps(movement, compensation, joint, dof, sign, added):
@@ -216,7 +220,7 @@ def test_compensation_adds_its_angle_on_the_chosen_reps(movement, compensation, 
 
 
 def test_every_rep_compensates_by_default():
-    sim = simulate_session("elbow-flexion", reps=3, errors=IDEAL, seed=1, compensation="trunk-lean")
+    sim = simulate_session("elbow-flexion", reps=3, errors=IDEAL, seed=1, compensation="trunk-sway")
     assert all(r.compensated for r in sim.truth.reps)
     assert sim.recording.session.placements == {
         "S1": "upper_arm_right",
