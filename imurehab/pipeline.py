@@ -8,6 +8,8 @@ The command-line app and the demo both call these.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -211,7 +213,9 @@ def process_recording(rec: Recording, *, exercise: str | None = None) -> Process
     exercise = exercise if exercise is not None else rec.session.exercise
     template = load_template(exercise) if exercise in list_templates() else None
     placements = rec.session.placements
-    fused = {s.sensor_id: fuse_sensor(s) for s in rec.sensors}
+    # The fusion kernels release the GIL: sensors are fused side by side, one thread per core.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(rec.sensors), os.cpu_count() or 1))) as pool:
+        fused = dict(zip(rec.sensor_ids, pool.map(fuse_sensor, rec.sensors), strict=True))
     orientation = (
         pl.concat(
             [orientation_rows(s, placements.get(s.sensor_id), fused[s.sensor_id]) for s in rec.sensors],

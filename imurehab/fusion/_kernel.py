@@ -85,7 +85,7 @@ A_LP = 35  # 3: earth-frame specific force, low-pass filtered (carried over betw
 N_ACC = 38
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _finish_block(k, st, p, ac, mref, learn_ref, use_mag, prm, smooth, gain, q_filt, b_filt, q_pred, r):
     """Covariance prediction over the block, then the block's measurement updates. Returns mag rejected."""
     # Prediction: Φ = [[I, −C], [0, I]]; Q = diag(qθ I, qb I).
@@ -226,7 +226,7 @@ def _finish_block(k, st, p, ac, mref, learn_ref, use_mag, prm, smooth, gain, q_f
     return rejected
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _initial_state(acc, mag, acc_ok, mag_ok, i0, n_init, use_mag, heading, st, r):
     """Orientation from the mean specific force (and field) of samples i0..i0+n_init; heading kept in 6D."""
     sx = sy = sz = 0.0
@@ -254,7 +254,7 @@ def _initial_state(acc, mag, acc_ok, mag_ok, i0, n_init, use_mag, heading, st, r
     st[0], st[1], st[2], st[3] = qw, qx, qy, qz
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _reset_cov(p, prm, keep_bias):
     """Initial attitude uncertainty; the bias block is kept on a re-initialisation after a gap."""
     for a in range(NX):
@@ -269,7 +269,7 @@ def _reset_cov(p, prm, keep_bias):
             p[6 + a, 6 + a] = prm[P_SCALE_INIT] ** 2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def eskf_forward(
     gyr, acc, mag, dt, acc_ok, gyr_ok, mag_ok, use_mag, prm, block_n, mag_ref, smooth,
     q_out, bias_out, rest_out, magdist_out, gain, q_filt, b_filt, q_pred, blk_end, blk_reset,

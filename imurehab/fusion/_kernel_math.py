@@ -14,7 +14,7 @@ from numba import njit
 NX = 9  # error state: attitude (3), gyroscope bias (3), gyroscope scale factor (3)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _rotmat(w, x, y, z, r):
     r[0, 0] = 1 - 2 * (y * y + z * z)
     r[0, 1] = 2 * (x * y - w * z)
@@ -27,7 +27,7 @@ def _rotmat(w, x, y, z, r):
     r[2, 2] = 1 - 2 * (x * x + y * y)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _qmul(aw, ax, ay, az, bw, bx, by, bz):
     return (
         aw * bw - ax * bx - ay * by - az * bz,
@@ -37,7 +37,7 @@ def _qmul(aw, ax, ay, az, bw, bx, by, bz):
     )
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _qexp(vx, vy, vz):
     """Unit quaternion of the rotation vector (vx, vy, vz) [rad]."""
     ang = math.sqrt(vx * vx + vy * vy + vz * vz)
@@ -47,13 +47,13 @@ def _qexp(vx, vy, vz):
     return math.cos(0.5 * ang), s * vx, s * vy, s * vz
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _qnormalize(w, x, y, z):
     n = math.sqrt(w * w + x * x + y * y + z * z)
     return w / n, x / n, y / n, z / n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _tilt_quat(ax, ay, az, heading):
     """Orientation whose z axis maps to the measured 'up' ``a``, then turned by ``heading`` about up."""
     n = math.sqrt(ax * ax + ay * ay + az * az)
@@ -68,7 +68,7 @@ def _tilt_quat(ax, ay, az, heading):
     return _qmul(math.cos(0.5 * heading), 0.0, 0.0, math.sin(0.5 * heading), qw, qx, qy, qz)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _mag_heading_error(qw, qx, qy, qz, mx, my, mz, r):
     """Azimuth [rad] of the earth-frame horizontal field east of the +y (north) axis."""
     _rotmat(qw, qx, qy, qz, r)
@@ -77,7 +77,7 @@ def _mag_heading_error(qw, qx, qy, qz, mx, my, mz, r):
     return math.atan2(ex, ey), math.sqrt(ex * ex + ey * ey)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _update(p, x, h, resid, rvar, m, gate):
     """Kalman update of error state ``x`` (6) and covariance ``p`` with ``m`` rows of ``h``.
 
@@ -109,7 +109,7 @@ def _update(p, x, h, resid, rvar, m, gate):
                 p[a, c] -= ph[a] * ph[c] / s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _symmetrize(p):
     for a in range(NX):
         for c in range(a + 1, NX):
@@ -118,7 +118,7 @@ def _symmetrize(p):
             p[c, a] = v
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _inv(a, out):
     """Inverse of a symmetric positive-definite NX×NX matrix (Gauss–Jordan with partial pivoting)."""
     m = np.empty((NX, 2 * NX))

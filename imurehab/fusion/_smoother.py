@@ -14,7 +14,7 @@ from numba import njit
 from imurehab.fusion._kernel_math import NX, _qexp, _qmul, _qnormalize
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rts_smooth(q_out, bias_out, gain, q_filt, b_filt, q_pred, blk_end, blk_reset, n_blocks):
     """Rauch–Tung–Striebel backward pass over the blocks, then the correction of every sample.
 
