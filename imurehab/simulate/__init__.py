@@ -19,11 +19,11 @@ Examples
 """
 
 from imurehab.simulate.body import POSTURES, Skeleton
+from imurehab.simulate.compensations import COMPENSATIONS, Compensation
 from imurehab.simulate.error_model import ChannelErrors, ClockErrors, SensorErrorModel, SoftTissue
 from imurehab.simulate.field import GRAVITY, EarthField, MagneticDipole
 from imurehab.simulate.joints import DOF_NAMES, JOINTS, JointSpec, joint_angles_from_quats
 from imurehab.simulate.movements import MOVEMENTS, Movement, list_movements
-from imurehab.simulate.rehab import COMPENSATIONS, Compensation
 from imurehab.simulate.sensors import SensorMount
 from imurehab.simulate.session import (
     DEFAULT_START_TIME,

@@ -11,15 +11,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from imurehab.errors import SimulationError
+from imurehab.simulate.compensations import COMPENSATIONS, Compensation
 from imurehab.simulate.gait import WALKING, gait_activity
 from imurehab.simulate.hyrox import hyrox_program
 from imurehab.simulate.joints import JOINTS
 from imurehab.simulate.program import Program
 from imurehab.simulate.rehab import (
-    COMPENSATIONS,
     LEAD_S,
     TAIL_S,
-    Compensation,
     elbow_flexion,
     heel_slide,
     lumbar_flexion,
@@ -57,7 +56,7 @@ class Movement:
     accepts_reps : bool
         Whether ``reps`` may be given (the HYROX sequence is set by its duration).
     compensations : mapping
-        Compensation name → :class:`~imurehab.simulate.rehab.Compensation` it can be simulated with.
+        Compensation name → :class:`~imurehab.simulate.compensations.Compensation` it can be simulated with.
     accepts_variation : bool
         Whether incomplete reps, compensations and tempo jitter apply (rep exercises only).
     """

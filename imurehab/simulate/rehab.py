@@ -17,18 +17,18 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
 from imurehab.simulate.body import Posture
+from imurehab.simulate.compensations import COMPENSATIONS
 from imurehab.simulate.joints import AngleSequence
 from imurehab.simulate.program import Activity, Pose, PoseBlend, Program, RepWindow, RootSpec
 from imurehab.simulate.reps import MovementRequest, RepDraft, Tempo, plan_reps
 from imurehab.simulate.trajectory import MinJerkPath
 from imurehab.simulate.truth import PhaseTruth
 
-__all__ = ["COMPENSATIONS", "LEAD_S", "TAIL_S", "Compensation", "single_activity"]
+__all__ = ["LEAD_S", "TAIL_S", "single_activity"]
 
 LEAD_S = 2.0
 """Rest before the first rep [s]."""
@@ -40,91 +40,12 @@ TAIL_S = 2.0
 _SUPINE_PELVIS_HEIGHT = 0.05
 
 
-@dataclass(frozen=True)
-class Compensation:
-    """A compensation an exercise can show.
-
-    Attributes
-    ----------
-    name : str
-        ``"trunk-lean"``, ``"hip-hike"``, ``"knee-lag"``.
-    description : str
-        What the body does, for people.
-    pose : callable
-        ``pose(side) -> Pose``: the clinical angle change per degree of compensation (joint key →
-        (flexion, abduction, rotation)); scaled by ``compensation_deg``.
-    """
-
-    name: str
-    description: str
-    pose: Callable[[str], Pose]
-
-
 def _lat(side: str) -> float:
     return 1.0 if side == "right" else -1.0
 
 
 def _other(side: str) -> str:
     return "left" if side == "right" else "right"
-
-
-def _lumbar(name: str, description: str, flexion: float, bend: float, twist: float) -> Compensation:
-    """A lumbar compensation; ``bend`` and ``twist`` are toward the exercising side when positive."""
-    return Compensation(name, description, lambda s: {"lumbar": (flexion, bend * _lat(s), twist * _lat(s))})
-
-
-def _limb(name: str, description: str, joint: str, angles: tuple[float, float, float]) -> Compensation:
-    return Compensation(name, description, lambda s: {f"{joint}_{s}": angles})
-
-
-_LEAN_BACK = _lumbar("trunk-lean", "the trunk leans back (lumbar extension)", -1.0, 0.0, 0.0)
-
-# Names follow the checks of the built-in exercise templates (imurehab/exercises/templates).
-COMPENSATIONS: Mapping[str, Mapping[str, Compensation]] = {
-    "seated-knee-extension": {"trunk-lean": _LEAN_BACK},
-    "squat": {
-        "trunk-lean": _lumbar(
-            "trunk-lean", "the trunk bends further forward (lumbar flexion)", 1.0, 0.0, 0.0
-        ),
-        "trunk-shift": _lumbar("trunk-shift", "the trunk bends sideways toward the side", 0.0, 1.0, 0.0),
-        "knee-valgus": _limb(
-            "knee-valgus", "the side's knee caves in (knee abduction)", "knee", (0.0, 1.0, 0.0)
-        ),
-    },
-    "elbow-flexion": {
-        "trunk-sway": _lumbar("trunk-sway", "the trunk swings back (lumbar extension)", -1.0, 0.0, 0.0),
-        "shoulder-swing": _limb(
-            "shoulder-swing", "the upper arm swings forward (shoulder flexion)", "shoulder", (1.0, 0.0, 0.0)
-        ),
-    },
-    "shoulder-abduction": {
-        "trunk-lean": _lumbar(
-            "trunk-lean",
-            "the trunk bends sideways away from the raised arm (lumbar lateral bend)",
-            0.0,
-            -1.0,
-            0.0,
-        )
-    },
-    "shoulder-flexion": {"trunk-lean": _LEAN_BACK},
-    "straight-leg-raise": {
-        "hip-hike": Compensation(
-            "hip-hike",
-            "the pelvis tilts in the frontal plane, lifting the exercising side's iliac crest toward the "
-            "head; the trunk stays put (lumbar lateral bend the other way)",
-            lambda s: {"pelvis": (0.0, -_lat(s), 0.0), "lumbar": (0.0, _lat(s), 0.0)},
-        ),
-        "knee-bend": _limb("knee-bend", "the raised leg's knee bends", "knee", (1.0, 0.0, 0.0)),
-    },
-    "heel-slide": {
-        "leg-roll": _limb("leg-roll", "the leg rolls out (hip external rotation)", "hip", (0.0, 0.0, -1.0))
-    },
-    "lumbar-flexion": {
-        "side-bend": _lumbar("side-bend", "the trunk bends sideways toward the side", 0.0, 1.0, 0.0),
-        "trunk-twist": _lumbar("trunk-twist", "the trunk turns toward the side", 0.0, 0.0, -1.0),
-    },
-}
-"""Movement name → the compensations it can be simulated with."""
 
 
 def single_activity(

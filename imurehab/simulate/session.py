@@ -276,7 +276,7 @@ def simulate_session(
         Rate of the truth grid [Hz] (default ``rate_hz``); lower it for long sessions to save memory.
     compensation : str, optional
         Rep exercises only: a compensation the reps show, one of the movement's
-        (:data:`~imurehab.simulate.rehab.COMPENSATIONS`, named after the exercise templates' checks):
+        (:data:`~imurehab.simulate.compensations.COMPENSATIONS`, named after the exercise templates' checks):
         ``"trunk-lean"`` (seated knee extension, squat, shoulder abduction and flexion), ``"trunk-shift"``
         and ``"knee-valgus"`` (squat), ``"trunk-sway"`` and ``"shoulder-swing"`` (elbow flexion),
         ``"hip-hike"`` and ``"knee-bend"`` (straight-leg raise), ``"leg-roll"`` (heel slide),
