@@ -93,6 +93,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
+    # Warm up (numba kernels of the batch fusion compile on first use; the first engine pulls in scipy).
+    run_set("squat", {}, 99)
     print(f"{PACKET} samples per packet at {RATE_HZ:g} Hz; {args.seeds} seeds per exercise\n")
     cue, ready, vqf_ns, engine_s, batch_s = [], [], [], 0.0, 0.0
     for movement, options in SETS:

@@ -10,9 +10,13 @@ one slow repetition) gives the flexion axis in both sensor frames (Seel, Raisch 
 14(4), 2014, or the relative-rate method when the parent barely moves) and the heading between the two
 6D estimates; these are :mod:`imurehab.body.calibration`'s functions applied to the data received so
 far. Of the four axis-sign pairs the model keeps one that stays inside the joint's physiological range,
-moves in the template's direction and is closest to a pure hinge; pairs 180° apart in heading are
-told apart by the joint centre's accelerations (:func:`imurehab.body.joint_center.joint_center_mismatch`)
-when these decide, as in :func:`imurehab.body.hinge_joint_angles`. Afterwards the heading offset is
+moves the joint at least 10° in the template's direction and is closest to a pure hinge. Two pairs 180°
+apart in heading can fit the rotations equally; then, in order: a knee calibrated sitting or supine rests
+its thigh on the seat or bed, so the solution whose distal thigh sinks is rejected (``"support"``); the
+joint centre's accelerations decide when decisive
+(:func:`imurehab.body.joint_center.joint_center_mismatch`, as in :func:`imurehab.body.hinge_joint_angles`);
+for the elbow, the upper arm turns with the forearm (the biceps' long head also flexes the shoulder:
+``"co-rotation"``); otherwise ``"ambiguous"``. Afterwards the heading offset is
 re-estimated every second from the last :data:`HEADING_WINDOW_S` seconds, because 6D headings drift.
 
 :class:`TiltJoint` (shoulder elevation, hip flexion, lumbar flexion). Where a hinge does not model the
@@ -48,6 +52,9 @@ __all__ = ["HEADING_WINDOW_S", "KEEP_S", "Calibration", "HingeJoint", "TiltJoint
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+# A calibration candidate: (plausible, off-axis RMS, j_parent, j_child, frame_parent, frame_child,
+# heading offset, angles, rest angle).
+_Cand = tuple[bool, float, FloatArray, FloatArray, FloatArray, FloatArray, float, FloatArray, float]
 
 HEADING_WINDOW_S: Final[float] = 20.0
 """Window of the causal heading re-alignment [s] (as the batch sliding window)."""
@@ -61,6 +68,7 @@ KEEP_S: Final[float] = 30.0
 _IN_RANGE_DEG: Final[float] = 1.0
 _DISTINCT_DEG: Final[float] = 2.0
 _DECISIVE_RATIO: Final[float] = 0.7
+_MIN_EXCURSION_DEG: Final[float] = 10.0  # the first movement must move the joint this far [deg]
 _SUPPORT_DECISIVE: Final[float] = 0.01  # mean rise difference of the distal thigh (≈ 0.6°) that decides
 _UP: Final = np.array([0.0, 0.0, 1.0])
 
@@ -325,7 +333,7 @@ class HingeJoint(_LiveJoint):
             outside = np.clip(lo_deg - flex, 0, None) + np.clip(flex - hi_deg, 0, None)
             rest = float(flex[st].mean())
             excursion = sign * (flex[st.stop :] - rest)
-            along = excursion.size > 0 and excursion.max() > 2.0 * max(0.0, -excursion.min())
+            along = excursion.size > 0 and excursion.max() > max(_MIN_EXCURSION_DEG, -2.0 * excursion.min())
             off = float(np.sqrt(np.mean((ang[:, 1:] - ang[:, 1:].mean(axis=0)) ** 2)))
             plausible = float(np.sqrt(np.mean(outside**2))) < _IN_RANGE_DEG and along
             cands.append((plausible, off, jp, jc, fp, fc, delta, ang, rest))
@@ -333,28 +341,7 @@ class HingeJoint(_LiveJoint):
         best, heading = pool[0], "hinge"
         rivals = [x for x in pool[1:] if np.max(np.abs(x[7][:, 0] - best[7][:, 0])) > _DISTINCT_DEG]
         if rivals:
-            mismatch = []
-            for x in (best, rivals[0]):
-                qa = align_heading(c["q_p"], x[6])
-                yp = quat_rotate(x[4], np.array([0.0, 1.0, 0.0]))
-                yc = quat_rotate(x[5], np.array([0.0, 1.0, 0.0]))
-                mismatch.append(
-                    joint_center_mismatch(
-                        qa, c["q_c"], c["acc_p"], c["gyr_p"], c["acc_c"], c["gyr_c"], yp, yc, self.rate_hz
-                    )[0]
-                )
-            if mismatch[1] < _DECISIVE_RATIO * mismatch[0]:
-                best, heading = rivals[0], "joint-center"
-            elif mismatch[0] < _DECISIVE_RATIO * mismatch[1]:
-                heading = "joint-center"
-            elif self.supported:
-                rise = [self._knee_rise(c["q_p"], x[6], x[4]) for x in (best, rivals[0])]
-                if abs(rise[1] - rise[0]) > _SUPPORT_DECISIVE:
-                    best, heading = (best if rise[0] > rise[1] else rivals[0]), "support"
-                else:
-                    heading = "ambiguous"
-            else:
-                heading = "ambiguous"
+            best, heading = self._decide(c, best, rivals[0])
         _, off, jp, jc, fp, fc, delta, _, rest = best
         self._axes, self._frames, self.delta_rad = (jp, jc), (fp, fc), delta
         self._heading_at = hi
@@ -362,6 +349,50 @@ class HingeJoint(_LiveJoint):
             axes.method, heading, rest, (self.static.stop - lo) / self.rate_hz, off
         )
         self.stage = "ready"
+
+    def _decide(self, c: dict[str, FloatArray], best: _Cand, rival: _Cand) -> tuple[_Cand, str]:
+        """Choose between two solutions 180° apart in heading; say how (or ``"ambiguous"``).
+
+        A supported thigh is a physical constraint and goes first; then the joint centre's
+        accelerations, when decisive; for the elbow, the upper arm turning with the forearm.
+        """
+        if self.supported:
+            rise = [self._knee_rise(c["q_p"], x[6], x[4]) for x in (best, rival)]
+            if abs(rise[1] - rise[0]) > _SUPPORT_DECISIVE:
+                return (best if rise[0] > rise[1] else rival), "support"
+        mismatch = [
+            joint_center_mismatch(
+                align_heading(c["q_p"], x[6]),
+                c["q_c"],
+                c["acc_p"],
+                c["gyr_p"],
+                c["acc_c"],
+                c["gyr_c"],
+                quat_rotate(x[4], np.array([0.0, 1.0, 0.0])),
+                quat_rotate(x[5], np.array([0.0, 1.0, 0.0])),
+                self.rate_hz,
+            )[0]
+            for x in (best, rival)
+        ]
+        if min(mismatch) < _DECISIVE_RATIO * max(mismatch):
+            return (best if mismatch[0] < mismatch[1] else rival), "joint-center"
+        if self.joint == "elbow":
+            co = [self._co_rotation(c, x[6], x[3]) for x in (best, rival)]
+            if max(co) > 0 > min(co):
+                return (best if co[0] > co[1] else rival), "co-rotation"
+        return best, "ambiguous"
+
+    @staticmethod
+    def _co_rotation(c: dict[str, FloatArray], delta: float, jc: FloatArray) -> float:
+        """Mean product of the parent's and child's earth-frame rates about the hinge axis [rad²/s²].
+
+        Positive when the upper arm turns with the forearm: the biceps' long head also flexes the
+        shoulder, so a curl brings the elbow forward, not back.
+        """
+        axis = quat_rotate(c["q_c"], jc)
+        w_p = np.sum(quat_rotate(align_heading(c["q_p"], delta), c["gyr_p"]) * axis, axis=1)
+        w_c = np.sum(quat_rotate(c["q_c"], c["gyr_c"]) * axis, axis=1)
+        return float(np.mean(w_p * w_c))
 
     @staticmethod
     def _knee_rise(q_p: FloatArray, delta: float, fp: FloatArray) -> float:

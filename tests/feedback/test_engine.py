@@ -54,11 +54,13 @@ def of(events, kind):
     return [e for e in events if e.kind == kind]
 
 
-# Observed max |live ROM − truth ROM| over seeds 1–3: knee 0.5°, elbow 1.1°, squat 0.5°, heel slide 0.9°,
-# straight-leg raise 0.9°, lumbar 0.5° (tilt), shoulder 3.6° (tilt against ISB elevation).
+# Observed |live ROM − truth ROM| over 8 sets per exercise (seeds 1–4 at 100 and 200 Hz), max: knee
+# extension 1.3°, elbow 1.1°, squat 0.6°, heel slide 1.0°, straight-leg raise 1.1°, lumbar 0.6° (tilt),
+# shoulder 3.6° (tilt against ISB elevation). Margins sit a little above these.
 CASES = [
-    ("seated-knee-extension", 1, 1.5),
-    ("seated-knee-extension", 3, 1.5),
+    ("seated-knee-extension", 1, 2.0),
+    ("seated-knee-extension", 3, 2.0),
+    ("elbow-flexion", 1, 2.0),
     ("elbow-flexion", 2, 2.0),
     ("squat", 1, 1.5),
     ("heel-slide", 1, 2.0),
