@@ -26,7 +26,7 @@ from imurehab.errors import DatasetNotFoundError, DataValidationError
 from imurehab.exercises import ExerciseTemplate, list_templates, load_template
 from imurehab.fusion import FusionResult
 from imurehab.fusion.table import fuse_sensor, orientation_rows
-from imurehab.quaternion import quat_from_scipy, quat_to_scipy
+from imurehab.quaternion import quat_interp
 from imurehab.store import read_recording, write_table
 from imurehab.store import schema as col
 from imurehab.store.layout import find_parts
@@ -106,10 +106,7 @@ def _resample(t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], values
 
 
 def _resample_quat(t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], q: FloatArray) -> FloatArray:
-    from scipy.spatial.transform import Slerp
-
-    slerp = Slerp((t_src - t_src[0]).astype(np.float64), quat_to_scipy(q))
-    return quat_from_scipy(slerp((t_dst - t_src[0]).astype(np.float64)))
+    return quat_interp(t_src, q, t_dst)
 
 
 def _hinge_joint(
@@ -155,8 +152,8 @@ def _joint_angle_rows(j: JointResult) -> pl.DataFrame:
     n = len(j.time_us)
     return pl.DataFrame(
         {
-            col.JOINT: [j.joint] * n,
-            col.SIDE: [j.side] * n,
+            col.JOINT: pl.repeat(j.joint, n, dtype=pl.String, eager=True),
+            col.SIDE: pl.repeat(j.side, n, dtype=pl.String, eager=True),
             col.TIME: pl.Series(j.time_us).cast(pl.Datetime("us", "UTC")),
             col.FLEXION_DEG: j.angles.flexion_deg,
             col.ABDUCTION_DEG: j.angles.abduction_deg,

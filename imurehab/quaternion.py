@@ -31,6 +31,7 @@ __all__ = [
     "quat_from_rotvec",
     "quat_from_scipy",
     "quat_identity",
+    "quat_interp",
     "quat_inverse",
     "quat_log",
     "quat_multiply",
@@ -312,6 +313,39 @@ def quat_slerp(q0: npt.ArrayLike, q1: npt.ArrayLike, t: npt.ArrayLike) -> FloatA
     d = quat_canonical(quat_relative(q0, q1))
     t = np.asarray(t, dtype=np.float64)[..., None]
     return quat_multiply(q0, quat_exp(t * quat_log(d)))
+
+
+def quat_interp(t_src: npt.ArrayLike, q_src: npt.ArrayLike, t_dst: npt.ArrayLike) -> FloatArray:
+    """Orientations at other times: slerp between the two neighbouring samples (held beyond the ends).
+
+    Parameters
+    ----------
+    t_src : array_like, shape (N,)
+        Increasing sample times (any unit; int64 µs keeps full precision).
+    q_src : array_like, shape (N, 4)
+        Unit quaternions (w, x, y, z) at ``t_src``.
+    t_dst : array_like, shape (M,)
+        Times wanted, same unit.
+
+    Returns
+    -------
+    ndarray, shape (M, 4)
+
+    Examples
+    --------
+    >>> q = quat_from_axis_angle([0.0, 0.0, 1.0], np.array([0.0, 1.0]))
+    >>> bool(np.allclose(quat_interp([0, 10], q, [5]), quat_from_axis_angle([0.0, 0.0, 1.0], 0.5)))
+    True
+    """
+    t_src, t_dst = np.asarray(t_src), np.asarray(t_dst)
+    q_src = _q(q_src)
+    if t_src.shape == t_dst.shape and np.array_equal(t_src, t_dst):
+        return q_src.copy()
+    hi = np.clip(np.searchsorted(t_src, t_dst, side="right"), 1, len(t_src) - 1)
+    lo = hi - 1
+    span = (t_src[hi] - t_src[lo]).astype(np.float64)
+    frac = np.clip((t_dst - t_src[lo]).astype(np.float64) / np.where(span > 0, span, 1.0), 0.0, 1.0)
+    return quat_slerp(q_src[lo], q_src[hi], frac)
 
 
 def quat_from_scipy(rotation: Rotation) -> FloatArray:

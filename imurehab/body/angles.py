@@ -153,6 +153,21 @@ def _angles_for(
     return _Candidate(ang, delta, q_aligned, frame_p, frame_c, j_parent, j_child)
 
 
+_DECISION_S: Final[float] = 180.0
+
+
+def _decision_window(gyr_child: FloatArray, rate_hz: float) -> slice:
+    """The :data:`_DECISION_S` seconds in which the child turns most (the whole recording if shorter)."""
+    n, m = len(gyr_child), int(_DECISION_S * rate_hz)
+    if n <= m:
+        return slice(0, n)
+    energy = np.cumsum(np.concatenate([[0.0], np.sum(gyr_child**2, axis=1)]))
+    step = max(1, m // 10)
+    starts = np.arange(0, n - m + 1, step)
+    best = int(starts[np.argmax(energy[starts + m] - energy[starts])])
+    return slice(best, best + m)
+
+
 def _wrapped_deg(a: FloatArray) -> FloatArray:
     return np.degrees(np.abs(np.angle(np.exp(1j * a))))
 
@@ -331,11 +346,15 @@ def hinge_joint_angles(
 
     # The flexion axis has no sign in the data: try the four sign pairs. Pairs that differ in the child's
     # sign give heading offsets 180° apart; when the parent turns only about the hinge both fit the
-    # rotations equally, and only the magnetometer or the joint centre's accelerations tell them apart.
+    # rotations equally, and only the magnetometer, the parent's pivot or the joint centre's accelerations
+    # tell them apart. The choice is one per session: it is made on the few minutes in which the child
+    # moves most (as good as an hour, and cheap), then the chosen solution is computed over everything.
+    w = _decision_window(gyr_child, rate_hz)
+    qp, qc, ap, gp, ac, gc = q_parent[w], q_child[w], acc_parent[w], gyr_parent[w], acc_child[w], gyr_child[w]
     lo, hi = jdef.flexion_range_deg
     cands = []
     for sp, sc in ((1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0)):
-        c = _angles_for(jdef, pose, q_parent, q_child, up_p, up_c, sp * axes.parent, sc * axes.child, rate_hz)
+        c = _angles_for(jdef, pose, qp, qc, up_p, up_c, sp * axes.parent, sc * axes.child, rate_hz)
         outside = np.clip(lo - c.ang[:, 0], 0, None) + np.clip(c.ang[:, 0] - hi, 0, None)
         off = float(np.sqrt(np.mean((c.ang[:, 1:] - c.ang[:, 1:].mean(axis=0)) ** 2)))
         cands.append((float(np.sqrt(np.mean(outside**2))), off, c))
@@ -346,21 +365,14 @@ def hinge_joint_angles(
             key=lambda x: (float(np.mean(_wrapped_deg(x[2].delta - heading_hint_rad))) > 90.0, x[1]),
         )[2]
         heading = "magnetometer"
+    elif (by_pivot := _choose_by_pivot(plausible, ap, gp, qp, rate_hz)) is not None:
+        chosen, heading = by_pivot, "pivot"
+    elif (by_lever := _choose_by_lever(plausible, ap, gp, ac, gc, qc, rate_hz)) is not None:
+        chosen, heading = by_lever, "lever"
     else:
-        by_pivot = _choose_by_pivot(plausible, acc_parent, gyr_parent, q_parent, rate_hz)
-        by_lever = None
-        if by_pivot is None:
-            by_lever = _choose_by_lever(
-                plausible, acc_parent, gyr_parent, acc_child, gyr_child, q_child, rate_hz
-            )
-        if by_pivot is not None:
-            chosen, heading = by_pivot, "pivot"
-        elif by_lever is not None:
-            chosen, heading = by_lever, "lever"
-        else:
-            chosen, heading = _choose_by_joint_center(
-                plausible, acc_parent, gyr_parent, acc_child, gyr_child, q_child, rate_hz
-            )
+        chosen, heading = _choose_by_joint_center(plausible, ap, gp, ac, gc, qc, rate_hz)
+    if w != slice(0, len(q_parent)):
+        chosen = _angles_for(jdef, pose, q_parent, q_child, up_p, up_c, chosen.jp, chosen.jc, rate_hz)
     ang, jp, jc = chosen.ang, chosen.jp, chosen.jc
     off = float(np.sqrt(np.mean((ang[:, 1:] - ang[:, 1:].mean(axis=0)) ** 2)))
     used = HingeAxes(jp, jc, axes.residual_rad_s, axes.method)

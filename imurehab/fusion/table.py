@@ -63,8 +63,8 @@ def orientation_rows(sensor: SensorSamples, segment: str | None, fused: FusionRe
     bias = fused.gyr_bias if fused.gyr_bias is not None else np.full((n, 3), np.nan)
     return pl.DataFrame(
         {
-            col.SENSOR: [sensor.sensor_id] * n,
-            col.SEGMENT: [segment] * n,
+            col.SENSOR: pl.repeat(sensor.sensor_id, n, dtype=pl.String, eager=True),
+            col.SEGMENT: pl.repeat(segment, n, dtype=pl.String, eager=True),
             col.TIME: pl.Series(sensor.time_us).cast(pl.Datetime("us", "UTC")),
             col.Q_W: fused.quat[:, 0],
             col.Q_X: fused.quat[:, 1],
@@ -73,7 +73,7 @@ def orientation_rows(sensor: SensorSamples, segment: str | None, fused: FusionRe
             col.REST: fused.rest,
             col.MAG_DISTURBED: pl.Series(fused.mag_disturbed, dtype=pl.Boolean)
             if fused.mag_disturbed is not None
-            else pl.Series([None] * n, dtype=pl.Boolean),
+            else pl.repeat(None, n, dtype=pl.Boolean, eager=True),
             col.BIAS_X: bias[:, 0],
             col.BIAS_Y: bias[:, 1],
             col.BIAS_Z: bias[:, 2],

@@ -140,11 +140,21 @@ def _write_part(table: pa.Table, root: Path, name: str, subject: str, session: s
 
 def _sorted(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """``frame`` sorted by ``keys`` (nulls last, stable); a cheap check first skips sorted input."""
-    # The struct check is exact only without nulls in the keys, so keys with nulls are always sorted.
-    if not any(frame.get_column(k).null_count() for k in keys):
-        if frame.select(pl.struct(keys)).to_series().is_sorted():
-            return frame
+    # The check is exact only without nulls in the keys, so keys with nulls are always sorted.
+    if frame.height < 2 or (
+        not any(frame.get_column(k).null_count() for k in keys) and _is_sorted(frame, keys)
+    ):
+        return frame
     return frame.sort(keys, nulls_last=True, maintain_order=True)
+
+
+def _is_sorted(frame: pl.DataFrame, keys: list[str]) -> bool:
+    """Whether consecutive rows never decrease in ``keys`` order (lexicographic; keys without nulls)."""
+    ok: pl.Expr = pl.lit(True)
+    for k in reversed(keys):
+        this, after = pl.col(k), pl.col(k).shift(-1)
+        ok = (this < after) | ((this == after) & ok)
+    return bool(frame.select(ok.slice(0, frame.height - 1).all()).item())
 
 
 def _frame_to_arrow(df: pl.DataFrame, table: str, directory: Path) -> pa.Table:
