@@ -11,6 +11,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from imurehab.body.angles import HingeJointAngles
 from imurehab.pipeline import JointResult, process_session
 from imurehab.simulate import SimulatedSession, SimulationTruth, simulate_session
 from imurehab.store import read_recording, write_recording
@@ -20,6 +21,18 @@ __all__ = ["DEMO_EXERCISE", "compare_with_truth", "run_demo"]
 DEMO_EXERCISE = "seated-knee-extension"
 DEMO_SUBJECT = "demo01"
 DEMO_SESSION = "knee01"
+
+
+def _calibration(joint: JointResult) -> dict[str, Any]:
+    a = joint.angles
+    if isinstance(a, HingeJointAngles):
+        return {
+            "method": a.axes.method,
+            "hinge_residual_rad_s": a.axes.residual_rad_s,
+            "off_axis_rms_deg": a.off_axis_rms_deg,
+            "heading": a.heading,
+        }
+    return {"method": "static-pose+functional", "planarity": a.planarity, "heading": "exercise-plane"}
 
 
 def compare_with_truth(
@@ -48,7 +61,7 @@ def compare_with_truth(
     if origin_us is None:
         assert isinstance(sim, SimulatedSession), "origin_us is needed with a bare truth"
         origin_us = sim.recording.session.start_us
-    key = f"{joint.joint}_{joint.side}"
+    key = joint.joint if joint.side is None else f"{joint.joint}_{joint.side}"
     t_s = (joint.time_us - origin_us) / 1e6
     true_flex = np.interp(t_s, truth.time_s, truth.joint_angles[key]["flexion_deg"])
     true_reps = [r for r in truth.reps if r.joint == joint.joint and r.side == joint.side]
@@ -75,12 +88,7 @@ def compare_with_truth(
         "rom_mae_deg": float(np.mean(np.abs(errors))) if errors.size else float("nan"),
         "rom_max_abs_error_deg": float(np.max(np.abs(errors))) if errors.size else float("nan"),
         "flexion_rmse_deg": float(np.sqrt(np.mean((joint.angles.flexion_deg - true_flex) ** 2))),
-        "calibration": {
-            "method": joint.angles.axes.method,
-            "hinge_residual_rad_s": joint.angles.axes.residual_rad_s,
-            "off_axis_rms_deg": joint.angles.off_axis_rms_deg,
-            "heading": joint.angles.heading,
-        },
+        "calibration": _calibration(joint),
     }
 
 

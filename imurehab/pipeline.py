@@ -22,6 +22,7 @@ from imurehab.analysis.quality import RepQuality, rep_quality
 from imurehab.analysis.reps import Rep, segment_reps
 from imurehab.body.angles import HINGE_JOINTS, HingeJointAngles, hinge_joint_angles
 from imurehab.body.calibration import heading_difference_9d
+from imurehab.body.segments import JOINT_SEGMENTS, SegmentJointAngles, segment_joint_angles
 from imurehab.errors import DatasetNotFoundError, DataValidationError
 from imurehab.exercises import ExerciseTemplate, list_templates, load_template
 from imurehab.fusion import FusionResult
@@ -45,12 +46,9 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 EXERCISE_JOINTS: Final[dict[str, tuple[str, str]]] = {
-    name: (t.joint, t.pose)
-    for name in list_templates()
-    if (t := load_template(name)).joint in HINGE_JOINTS and t.pose in ("standing", "sitting")
+    name: (t.joint, t.pose) for name in list_templates() if (t := load_template(name)).plane != "transverse"
 }
-"""Built-in exercise → (hinge joint whose flexion is measured, calibration pose at the start of the set),
-for the templates this pipeline can compute so far (knee and elbow, sitting or standing)."""
+"""Built-in exercise → (joint its repetitions are counted on, calibration pose at the start of the set)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,8 +61,8 @@ class JointResult:
         Joint name (``"knee"``) and side (``"left"``/``"right"``).
     time_us : ndarray of int64, shape (M,)
         Times of the angle samples [µs since the Unix epoch, UTC].
-    angles : HingeJointAngles
-        Angles [deg] and calibration details.
+    angles : HingeJointAngles or SegmentJointAngles
+        Angles [deg] (``flexion_deg``, ``abduction_deg``, ``rotation_deg``) and calibration details.
     reps : list of Rep
         Repetitions found in the flexion angle (indices into ``time_us``).
     quality : list of RepQuality
@@ -73,9 +71,9 @@ class JointResult:
     """
 
     joint: str
-    side: str
+    side: str | None
     time_us: npt.NDArray[np.int64]
-    angles: HingeJointAngles
+    angles: HingeJointAngles | SegmentJointAngles
     reps: list[Rep]
     quality: list[RepQuality] = field(default_factory=list)
 
@@ -109,6 +107,29 @@ def _resample_quat(t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], q
     return quat_interp(t_src, q, t_dst)
 
 
+def _common_grid(
+    parent: SensorSamples, child: SensorSamples, fused_parent: FusionResult, fused_child: FusionResult
+) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Both sensors' data on the parent's samples inside the child's span.
+
+    Returns (time_us, q_parent, q_child, gyr_parent, gyr_child, acc_parent, acc_child): 6D orientations,
+    angular rates [rad/s] and specific forces [m/s²].
+    """
+    inside = (parent.time_us >= child.time_us[0]) & (parent.time_us <= child.time_us[-1])
+    if inside.sum() < 10:
+        raise DataValidationError("the two sensors' recordings barely overlap in time")
+    t = parent.time_us[inside]
+    return (
+        t,
+        fused_parent.quat_6d[inside],
+        _resample_quat(child.time_us, t, fused_child.quat_6d),
+        parent.gyr[inside],
+        _resample(child.time_us, t, child.gyr),
+        parent.acc[inside],
+        _resample(child.time_us, t, child.acc),
+    )
+
+
 def _hinge_joint(
     joint: str,
     side: str,
@@ -119,25 +140,20 @@ def _hinge_joint(
     fused_child: FusionResult,
     template: ExerciseTemplate | None,
 ) -> JointResult:
-    # The parent's samples inside the child's time span form the common grid.
-    inside = (parent.time_us >= child.time_us[0]) & (parent.time_us <= child.time_us[-1])
-    if inside.sum() < 10:
-        raise DataValidationError(f"{joint} {side}: the two sensors' recordings barely overlap in time")
-    t = parent.time_us[inside]
-    q_parent = fused_parent.quat_6d[inside]
-    q_child = _resample_quat(child.time_us, t, fused_child.quat_6d)
+    t, q_parent, q_child, g_p, g_c, a_p, a_c = _common_grid(parent, child, fused_parent, fused_child)
     hint = None
     if parent.mag is not None and child.mag is not None:
+        inside = (parent.time_us >= t[0]) & (parent.time_us <= t[-1])
         hint = heading_difference_9d(
             q_parent, fused_parent.quat[inside], q_child, _resample_quat(child.time_us, t, fused_child.quat)
         )
     angles = hinge_joint_angles(
         q_parent,
         q_child,
-        parent.gyr[inside],
-        _resample(child.time_us, t, child.gyr),
-        parent.acc[inside],
-        _resample(child.time_us, t, child.acc),
+        g_p,
+        g_c,
+        a_p,
+        a_c,
         parent.info.rate_hz,
         joint=joint,
         pose=pose,  # type: ignore[arg-type]
@@ -187,6 +203,62 @@ def _rep_rows(j: JointResult, exercise: str | None) -> pl.DataFrame:
     )
 
 
+def _sided(segment: str, side: str | None) -> str:
+    """``thigh`` + ``right`` → ``thigh_right``; midline segments (pelvis, trunk, head) have no side."""
+    return segment if side is None or segment in ("pelvis", "trunk", "head") else f"{segment}_{side}"
+
+
+def _wanted(template: ExerciseTemplate | None, exercise: str | None) -> list[tuple[str, str | None, str]]:
+    """(joint, side, calibration pose) to compute: the template's joint on its sides, or every hinge."""
+    if template is None:
+        return [(j, side, "standing") for j in HINGE_JOINTS for side in ("left", "right")]
+    return [(template.joint, side, template.pose) for side in template.sides]
+
+
+def _joint(
+    joint: str,
+    side: str | None,
+    pose: str,
+    parent: SensorSamples,
+    child: SensorSamples,
+    fused_parent: FusionResult,
+    fused_child: FusionResult,
+    template: ExerciseTemplate | None,
+) -> JointResult:
+    """One joint's angles, reps and rep quality.
+
+    Hinge calibration for the knee and elbow sitting or standing; otherwise the static-pose and
+    functional calibration of :mod:`imurehab.body.segments`.
+    """
+    if joint in HINGE_JOINTS and pose in HINGE_JOINTS[joint].vertical_axis and side is not None:
+        return _hinge_joint(joint, side, pose, parent, child, fused_parent, fused_child, template)
+    assert template is not None  # without a template only hinge joints are processed
+    if template.plane == "transverse":
+        raise DataValidationError(
+            f"{template.name}: movements in the transverse plane are not calibrated from the movement yet"
+        )
+    t, q_parent, q_child, g_p, g_c, a_p, a_c = _common_grid(parent, child, fused_parent, fused_child)
+    angles = segment_joint_angles(
+        q_parent,
+        q_child,
+        g_p,
+        g_c,
+        a_p,
+        a_c,
+        parent.info.rate_hz,
+        joint=joint,
+        side=side,
+        pose=pose,
+        movement_axis="x" if template.plane == "frontal" else "z",
+        dof=template.dof,
+        direction=template.direction,  # type: ignore[arg-type]
+    )
+    counted = getattr(angles, template.dof)
+    reps = segment_reps(counted, parent.info.rate_hz)
+    quality = rep_quality(counted, parent.info.rate_hz, reps, template, side=side)
+    return JointResult(joint, side, t, angles, reps, quality)
+
+
 def process_recording(rec: Recording, *, exercise: str | None = None) -> ProcessedSession:
     """Estimate orientations, joint angles and repetitions of one recording.
 
@@ -222,40 +294,36 @@ def process_recording(rec: Recording, *, exercise: str | None = None) -> Process
         else col.polars_schema(col.ORIENTATION).to_frame()
     )
     on_segment = {seg: sid for sid, seg in placements.items()}
-    wanted = (
-        [EXERCISE_JOINTS[exercise]]
-        if exercise in EXERCISE_JOINTS
-        else [(j, "standing") for j in HINGE_JOINTS]
-    )
     joints: list[JointResult] = []
     notes: list[str] = []
-    if template is not None and exercise not in EXERCISE_JOINTS:
-        notes.append(
-            f"{exercise}: {template.joint} angles in the {template.pose} pose are not computed yet (so far: "
-            "knee and elbow flexion, sitting or standing); processed every instrumented hinge joint instead"
+    for joint, side, pose in _wanted(template, exercise):
+        parent_seg, child_seg = JOINT_SEGMENTS[joint]
+        p_seg, c_seg = _sided(parent_seg, side), _sided(child_seg, side)
+        p_id, c_id = on_segment.get(p_seg), on_segment.get(c_seg)
+        label = joint if side is None else f"{joint} {side}"
+        if p_id is None or c_id is None:
+            # Say so only when this side is partly instrumented (not for a midline sensor alone).
+            if any(on_segment.get(x) for x in (p_seg, c_seg) if x not in (parent_seg, child_seg)):
+                notes.append(f"{label}: needs sensors on both {p_seg} and {c_seg}")
+            continue
+        try:
+            result = _joint(joint, side, pose, rec[p_id], rec[c_id], fused[p_id], fused[c_id], template)
+        except DataValidationError as err:
+            notes.append(f"{label}: {err}")
+            continue
+        joints.append(result)
+        if getattr(result.angles, "heading", None) == "ambiguous":
+            notes.append(
+                f"{label}: without magnetometers the {parent_seg}'s heading is ambiguous "
+                f"(two solutions 180° apart fit, and neither the {parent_seg}'s pivot nor the joint "
+                f"centre tells them apart); flexion may be off by twice the {parent_seg}'s own rotation"
+            )
+    if template is not None and not joints and not notes:
+        parent_seg, child_seg = JOINT_SEGMENTS[template.joint]
+        need = " and ".join(
+            dict.fromkeys(_sided(seg, side) for side in template.sides for seg in (parent_seg, child_seg))
         )
-    for joint, pose in wanted:
-        jdef = HINGE_JOINTS[joint]
-        for side in ("left", "right"):
-            p_id, c_id = on_segment.get(f"{jdef.parent}_{side}"), on_segment.get(f"{jdef.child}_{side}")
-            if p_id is None or c_id is None:
-                if p_id is not None or c_id is not None:
-                    notes.append(f"{joint} {side}: needs sensors on both {jdef.parent} and {jdef.child}")
-                continue
-            try:
-                result = _hinge_joint(
-                    joint, side, pose, rec[p_id], rec[c_id], fused[p_id], fused[c_id], template
-                )
-            except DataValidationError as err:
-                notes.append(f"{joint} {side}: {err}")
-                continue
-            joints.append(result)
-            if result.angles.heading == "ambiguous":
-                notes.append(
-                    f"{joint} {side}: without magnetometers the {jdef.parent}'s heading is ambiguous "
-                    f"(two solutions 180° apart fit, and neither the {jdef.parent}'s pivot nor the joint "
-                    f"centre tells them apart); flexion may be off by twice the {jdef.parent}'s own rotation"
-                )
+        notes.append(f"{exercise}: no {template.joint} to compute: needs sensors placed on {need}")
     angle_frames = [_joint_angle_rows(j) for j in joints]
     rep_frames = [_rep_rows(j, exercise) for j in joints]
     return ProcessedSession(

@@ -31,7 +31,7 @@ from imurehab.quaternion import quat_conjugate, quat_from_matrix, quat_multiply,
 __all__ = ["HINGE_JOINTS", "HingeJointAngles", "cardan_zxy_deg", "hinge_joint_angles"]
 
 FloatArray = npt.NDArray[np.float64]
-Pose = Literal["standing", "sitting"]
+Pose = Literal["standing", "sitting", "supine"]
 
 # Solutions whose flexion stays this close to the physiological range are all plausible; if two of them
 # differ by more than _DISTINCT_DEG somewhere, the data alone cannot tell which is right.
@@ -57,7 +57,11 @@ HINGE_JOINTS: Final[dict[str, _HingeDef]] = {
     # Normal active ranges: knee 0–135°, elbow 0–150° (AAOS, Greene & Heckman 1994); margins for
     # hyperextension and for estimation error.
     "knee": _HingeDef(
-        "thigh", "shank", -1.0, (-25.0, 170.0), {"standing": ("y", "y"), "sitting": ("x", "y")}
+        "thigh",
+        "shank",
+        -1.0,
+        (-25.0, 170.0),
+        {"standing": ("y", "y"), "sitting": ("x", "y"), "supine": ("x", "x")},
     ),
     "elbow": _HingeDef(
         "upper_arm", "forearm", 1.0, (-25.0, 170.0), {"standing": ("y", "y"), "sitting": ("y", "y")}
@@ -84,9 +88,9 @@ class HingeJointAngles:
     heading : str
         How the heading between the two 6D estimates was settled: ``"hinge"`` (the rotations alone
         decided), ``"magnetometer"`` (the 9D headings chose between solutions 180° apart),
-        ``"pivot"`` (the parent turns about its proximal end only in one solution), ``"lever"`` (the
-        joint lies distal of the parent's pivot, seen from the child, only in one solution),
-        ``"joint-center"`` (the joint centre's accelerations, seen from both segments, chose) or
+        ``"lever-arms"`` (only one solution has the parent turning about its proximal end and the
+        joint distal of that pivot), ``"joint-center"`` (the joint centre's accelerations, seen from
+        both segments, chose) or
         ``"ambiguous"`` (two solutions fit equally; flexion may be off by twice the parent's rotation).
     """
 
@@ -208,67 +212,38 @@ def _choose_by_joint_center(
     return best, "ambiguous"
 
 
-def _choose_by_lever(
+def _choose_by_lever_arms(
     plausible: list[tuple[float, float, _Candidate]],
     acc_parent: FloatArray,
     gyr_parent: FloatArray,
+    q_parent: FloatArray,
     acc_child: FloatArray,
     gyr_child: FloatArray,
     q_child: FloatArray,
     rate_hz: float,
 ) -> _Candidate | None:
-    """Pick the solution that puts the joint distal of the parent's pivot, if that is clear.
+    """Pick the solution whose lever arms are anatomical, if one is clearly better.
 
-    See :func:`~imurehab.body.joint_center.distal_joint_lever`: only the right relative heading gives a
-    positive distance; a solution 180° off gives a negative one.
-    """
-    scored = sorted(
-        (
-            (
-                distal_joint_lever(
-                    c.q_parent,
-                    acc_parent,
-                    gyr_parent,
-                    c.frame_parent[:, 1],
-                    q_child,
-                    acc_child,
-                    gyr_child,
-                    rate_hz,
-                ),
-                c,
-            )
-            for _, _, c in plausible
-        ),
-        key=lambda x: -x[0],
-    )
-    top = scored[0]
-    rest = [x for x in scored[1:] if np.max(np.abs(x[1].ang[:, 0] - top[1].ang[:, 0])) > _DISTINCT_DEG]
-    if top[0] >= _MIN_PIVOT_M and all(x[0] <= -_MIN_PIVOT_M for x in rest):
-        return top[1]
-    return None
-
-
-def _choose_by_pivot(
-    plausible: list[tuple[float, float, _Candidate]],
-    acc_parent: FloatArray,
-    gyr_parent: FloatArray,
-    q_parent: FloatArray,
-    rate_hz: float,
-) -> _Candidate | None:
-    """Pick the solution whose parent turns about its proximal end, if the parent's pivot is clear.
-
-    The solutions 180° apart in heading disagree on which way the parent's long axis points in its
-    sensor frame (for a horizontal thigh the data cannot say where the knee is). A parent segment turns
-    about its proximal joint (the thigh about the hip, the upper arm about the shoulder), so the
-    sensor's offset from the pivot of its own turning (:func:`rotation_pivot`) points distal.
+    Two distances along the parent's long axis must come out positive for the right solution: how far
+    the parent's sensor sits distal of the pivot the parent turns about (:func:`rotation_pivot`: the hip
+    for a thigh, the shoulder for an upper arm), and how far the joint lies distal of that pivot as the
+    child's accelerations see it (:func:`distal_joint_lever`). A solution 180° off in heading, or with
+    the parent's axis reversed, makes one of them negative or small. Their sum scores each solution
+    (each clipped to ±1 m: beyond that the fit is noise); the best must beat every distinct other one
+    by :data:`_MIN_PIVOT_M` twice over.
     """
     r = rotation_pivot(q_parent, acc_parent, gyr_parent, rate_hz)
-    scored = sorted(((float(-r @ c.frame_parent[:, 1]), c) for _, _, c in plausible), key=lambda x: -x[0])
-    top, rest = (
-        scored[0],
-        [x for x in scored[1:] if np.max(np.abs(x[1].ang[:, 0] - scored[0][1].ang[:, 0])) > _DISTINCT_DEG],
-    )
-    if top[0] >= _MIN_PIVOT_M and all(x[0] <= -_MIN_PIVOT_M for x in rest):
+    scored = []
+    for _, _, c in plausible:
+        y = c.frame_parent[:, 1]
+        lever = distal_joint_lever(
+            c.q_parent, acc_parent, gyr_parent, y, q_child, acc_child, gyr_child, rate_hz
+        )
+        scored.append((float(np.clip(-r @ y, -1.0, 1.0) + np.clip(lever, -1.0, 1.0)), c))
+    scored.sort(key=lambda x: -x[0])
+    top = scored[0]
+    rest = [x for x in scored[1:] if np.max(np.abs(x[1].ang[:, 0] - top[1].ang[:, 0])) > _DISTINCT_DEG]
+    if all(top[0] - x[0] >= 2 * _MIN_PIVOT_M for x in rest):
         return top[1]
     return None
 
@@ -328,7 +303,10 @@ def hinge_joint_angles(
         raise DataValidationError(f"unknown hinge joint {joint!r}; expected one of {sorted(HINGE_JOINTS)}")
     jdef = HINGE_JOINTS[joint]
     if pose not in jdef.vertical_axis:
-        raise DataValidationError(f"unknown calibration pose {pose!r}; expected 'sitting' or 'standing'")
+        raise DataValidationError(
+            f"calibration pose {pose!r} is not supported for the {joint}; "
+            f"expected one of {sorted(jdef.vertical_axis)}"
+        )
     n = len(q_parent)
     for name, arr, cols in (
         ("q_child", q_child, 4),
@@ -365,10 +343,8 @@ def hinge_joint_angles(
             key=lambda x: (float(np.mean(_wrapped_deg(x[2].delta - heading_hint_rad))) > 90.0, x[1]),
         )[2]
         heading = "magnetometer"
-    elif (by_pivot := _choose_by_pivot(plausible, ap, gp, qp, rate_hz)) is not None:
-        chosen, heading = by_pivot, "pivot"
-    elif (by_lever := _choose_by_lever(plausible, ap, gp, ac, gc, qc, rate_hz)) is not None:
-        chosen, heading = by_lever, "lever"
+    elif (by_lever := _choose_by_lever_arms(plausible, ap, gp, qp, ac, gc, qc, rate_hz)) is not None:
+        chosen, heading = by_lever, "lever-arms"
     else:
         chosen, heading = _choose_by_joint_center(plausible, ap, gp, ac, gc, qc, rate_hz)
     if w != slice(0, len(q_parent)):

@@ -27,6 +27,7 @@ __all__ = [
     "DOFS",
     "JOINTS",
     "MIDLINE_JOINTS",
+    "PLANES",
     "POSES",
     "REQUIRED_CUES",
     "CompensationCheck",
@@ -42,6 +43,7 @@ MIDLINE_JOINTS: Final[frozenset[str]] = frozenset({"lumbar"})
 DOFS: Final[frozenset[str]] = frozenset({"flexion_deg", "abduction_deg", "rotation_deg"})
 """Angle columns of the ``joint_angles`` table (for the shoulder ``flexion_deg`` is the elevation)."""
 POSES: Final[frozenset[str]] = frozenset({"standing", "sitting", "supine"})
+PLANES: Final[frozenset[str]] = frozenset({"sagittal", "frontal", "transverse"})
 """Calibration poses."""
 DIRECTIONS: Final[frozenset[str]] = frozenset({"increase", "decrease"})
 """Which way the counted angle moves from rest during a repetition."""
@@ -128,6 +130,10 @@ class ExerciseTemplate:
         How to do the exercise.
     source : str
         Where the targets come from (a citation), or ``"clinician-set default"``.
+    plane : str
+        Anatomical plane the movement is done in: ``"sagittal"`` (default; flexion and extension),
+        ``"frontal"`` (abduction, side bending) or ``"transverse"`` (rotation). Calibration from the
+        movement uses it to name the axis the moving segment turns about.
     """
 
     name: str
@@ -146,6 +152,7 @@ class ExerciseTemplate:
     sides: tuple[str | None, ...]
     description: str
     source: str
+    plane: str = "sagittal"
 
     def to_dict(self) -> dict[str, Any]:
         """The template as a JSON-ready dict (keys as the attributes, compensations as dicts)."""
@@ -244,6 +251,7 @@ def _parse(text: str, path: Path) -> ExerciseTemplate:
     dof = top.choice("dof", DOFS)
     pose = top.choice("pose", POSES)
     direction = top.choice("direction", DIRECTIONS)
+    plane = top.choice("plane", PLANES) if top.has("plane") else "sagittal"
     sides = _sides(top, joint)
 
     target = top.table("target")
@@ -284,6 +292,7 @@ def _parse(text: str, path: Path) -> ExerciseTemplate:
         sides=sides,
         description=description,
         source=source,
+        plane=plane,
     )
 
 
