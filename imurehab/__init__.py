@@ -7,7 +7,7 @@ quaternions Hamilton, scalar first (w, x, y, z), rotating sensor-frame vectors i
 
 from imurehab._version import __version__
 from imurehab.analysis import Rep, segment_reps
-from imurehab.body import hinge_joint_angles
+from imurehab.body import hinge_joint_angles, joint_angles, segment_joint_angles
 from imurehab.errors import (
     BleError,
     DatasetNotFoundError,
@@ -24,9 +24,12 @@ from imurehab.errors import (
     SimulationError,
     StoreError,
     SyncIncompleteError,
+    TemplateError,
     TimeOrderError,
     UnitsError,
 )
+from imurehab.exercises import ExerciseTemplate, list_templates, load_template
+from imurehab.feedback import CueEvent, FeedbackEngine
 from imurehab.fusion import estimate_orientation
 from imurehab.pipeline import ProcessedSession, process_recording, process_session
 from imurehab.simulate import (
@@ -66,9 +69,12 @@ __all__ = [
     "TABLES",
     "BleError",
     "ClockModel",
+    "CueEvent",
     "DataValidationError",
     "DatasetNotFoundError",
     "DuplicateSensorError",
+    "ExerciseTemplate",
+    "FeedbackEngine",
     "IdentifierError",
     "ImportFormatError",
     "ImurehabError",
@@ -90,6 +96,7 @@ __all__ = [
     "SimulationTruth",
     "StoreError",
     "SyncIncompleteError",
+    "TemplateError",
     "TimeOrderError",
     "UnitsError",
     "__version__",
@@ -97,13 +104,17 @@ __all__ = [
     "dataset_summary",
     "estimate_orientation",
     "hinge_joint_angles",
+    "joint_angles",
     "list_movements",
     "list_sessions",
+    "list_templates",
+    "load_template",
     "process_recording",
     "process_session",
     "read_file_metadata",
     "read_recording",
     "read_table",
+    "segment_joint_angles",
     "segment_reps",
     "simulate_session",
     "write_recording",

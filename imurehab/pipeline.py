@@ -20,6 +20,7 @@ import polars as pl
 
 from imurehab.analysis.quality import RepQuality, rep_quality
 from imurehab.analysis.reps import Rep, segment_reps
+from imurehab.analysis.summary import SessionSummary, summarize_session
 from imurehab.body.angles import HINGE_JOINTS, HingeJointAngles, hinge_joint_angles
 from imurehab.body.calibration import heading_difference_9d
 from imurehab.body.segments import JOINT_SEGMENTS, SegmentJointAngles, segment_joint_angles
@@ -36,6 +37,7 @@ from imurehab.types import Recording, SensorSamples
 __all__ = [
     "EXERCISE_JOINTS",
     "RESULT_TABLES",
+    "ROM_UNCERTAINTY_DEG",
     "JointResult",
     "ProcessedSession",
     "process_recording",
@@ -44,6 +46,22 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+
+ROM_UNCERTAINTY_DEG: Final[dict[str, float]] = {
+    "knee": 0.5,
+    "elbow": 0.5,
+    "hip": 0.5,
+    "lumbar": 0.5,
+    "ankle": 1.0,
+    "shoulder": 1.5,
+}
+"""Standard uncertainty of one repetition's ROM per joint [deg], as the summaries report it.
+
+From ``benchmarks/kinematics_accuracy.py`` on simulated sets (6D, realistic sensor errors, mounts up to
+15° off): half the 95th percentile of the ROM error, rounded up (knee, elbow, hip, lumbar ≤ 0.7° →
+0.5°; shoulder ≤ 2.2° → 1.5°; the ankle is not benchmarked yet). A lower bound: the simulator does not
+model everything that happens on people (see docs/simulator.md), and no validation against optical
+motion capture on people has been done yet."""
 
 EXERCISE_JOINTS: Final[dict[str, tuple[str, str]]] = {
     name: (t.joint, t.pose) for name in list_templates() if (t := load_template(name)).plane != "transverse"
@@ -68,6 +86,9 @@ class JointResult:
     quality : list of RepQuality
         Per repetition: tempo, peak velocity, smoothness and flags (against the exercise template when
         there is one).
+    summary : SessionSummary or None
+        The set's summary (ROM mean, SD, best, each with its uncertainty; normal range; flags), when
+        repetitions were found. See :data:`ROM_UNCERTAINTY_DEG` for the uncertainty used.
     """
 
     joint: str
@@ -76,6 +97,7 @@ class JointResult:
     angles: HingeJointAngles | SegmentJointAngles
     reps: list[Rep]
     quality: list[RepQuality] = field(default_factory=list)
+    summary: SessionSummary | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,6 +127,15 @@ def _resample(t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], values
 
 def _resample_quat(t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], q: FloatArray) -> FloatArray:
     return quat_interp(t_src, q, t_dst)
+
+
+def _summary(
+    joint: str, side: str | None, quality: list[RepQuality], template: ExerciseTemplate | None
+) -> SessionSummary | None:
+    if not quality:
+        return None
+    u = ROM_UNCERTAINTY_DEG.get(joint, 1.0)
+    return summarize_session(quality, rom_uncertainty_deg=u, template=template, side=side)
 
 
 def _common_grid(
@@ -161,7 +192,7 @@ def _hinge_joint(
     )
     reps = segment_reps(angles.flexion_deg, parent.info.rate_hz)
     quality = rep_quality(angles.flexion_deg, parent.info.rate_hz, reps, template, side=side)
-    return JointResult(joint, side, t, angles, reps, quality)
+    return JointResult(joint, side, t, angles, reps, quality, _summary(joint, side, quality, template))
 
 
 def _joint_angle_rows(j: JointResult) -> pl.DataFrame:
@@ -256,10 +287,12 @@ def _joint(
     counted = getattr(angles, template.dof)
     reps = segment_reps(counted, parent.info.rate_hz)
     quality = rep_quality(counted, parent.info.rate_hz, reps, template, side=side)
-    return JointResult(joint, side, t, angles, reps, quality)
+    return JointResult(joint, side, t, angles, reps, quality, _summary(joint, side, quality, template))
 
 
-def process_recording(rec: Recording, *, exercise: str | None = None) -> ProcessedSession:
+def process_recording(
+    rec: Recording, *, exercise: str | None = None, template: ExerciseTemplate | None = None
+) -> ProcessedSession:
     """Estimate orientations, joint angles and repetitions of one recording.
 
     Parameters
@@ -271,6 +304,10 @@ def process_recording(rec: Recording, *, exercise: str | None = None) -> Process
         (:func:`imurehab.exercises.list_templates`) fixes the joint and the calibration pose and sets the
         targets the repetitions are flagged against (``reps.flags``); otherwise every hinge joint with
         both segments instrumented is processed with a standing calibration pose.
+    template : ExerciseTemplate, optional
+        An exercise template to use instead of looking ``exercise`` up among the built-in ones (e.g.
+        one a physiotherapist wrote, :func:`imurehab.exercises.load_template` of a file); its name is
+        the exercise.
 
     Returns
     -------
@@ -279,8 +316,11 @@ def process_recording(rec: Recording, *, exercise: str | None = None) -> Process
         ``reps`` for each instrumented hinge joint (from 6D orientations, which indoor magnetic
         disturbances cannot corrupt). Joints that cannot be computed are listed in ``notes``.
     """
-    exercise = exercise if exercise is not None else rec.session.exercise
-    template = load_template(exercise) if exercise in list_templates() else None
+    if template is not None:
+        exercise = template.name
+    else:
+        exercise = exercise if exercise is not None else rec.session.exercise
+        template = load_template(exercise) if exercise in list_templates() else None
     placements = rec.session.placements
     # The fusion kernels release the GIL: sensors are fused side by side, one thread per core.
     with ThreadPoolExecutor(max_workers=max(1, min(len(rec.sensors), os.cpu_count() or 1))) as pool:
@@ -363,6 +403,7 @@ def process_session(
     subject: str,
     session: str,
     exercise: str | None = None,
+    template: ExerciseTemplate | None = None,
     overwrite: bool = False,
 ) -> ProcessedSession:
     """Read a session's samples from a dataset, process them and write the results tables.
@@ -375,6 +416,8 @@ def process_session(
         Which session.
     exercise : str, optional
         Exercise name, overriding the session's (see :func:`process_recording`).
+    template : ExerciseTemplate, optional
+        An exercise template to use (see :func:`process_recording`).
     overwrite : bool
         Replace results already written for this session.
 
@@ -384,7 +427,7 @@ def process_session(
         What was written.
     """
     rec = read_recording(root, subject=subject, session=session)
-    result = process_recording(rec, exercise=exercise)
+    result = process_recording(rec, exercise=exercise, template=template)
     frames = (result.orientation, result.joint_angles, result.reps)
     for table, frame in zip(RESULT_TABLES, frames, strict=True):
         write_table(frame, root, table, subject=subject, session=session, overwrite=overwrite)

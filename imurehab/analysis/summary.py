@@ -176,7 +176,7 @@ class SessionSummary:
         }
 
     def text(self) -> str:
-        """The summary as short lines of text for a clinician (angles rounded to whole degrees).
+        """The summary as short lines of text for a clinician (angles in whole degrees, small ± in tenths).
 
         Returns
         -------
@@ -188,7 +188,7 @@ class SessionSummary:
         lines = [head]
         if self.n_reps:
             per_rep = ", ".join(
-                f"{r}: {_deg(rom)} ± {_deg(u)}"
+                f"{r}: {_deg(rom)} ± {_pm(u)}"
                 for r, rom, u in zip(self.reps, self.rom_deg, self.rom_uncertainty_deg, strict=True)
             )
             lines.append(f"ROM per rep: {per_rep}")
@@ -196,8 +196,8 @@ class SessionSummary:
             sd = f" (SD {_deg(self.rom_sd_deg)})" if self.rom_sd_deg is not None else ""
             best_u = self.rom_uncertainty_deg[self.reps.index(self.rom_best_rep or 0)]
             lines.append(
-                f"ROM mean {_deg(self.rom_mean_deg)} ± {_deg(self.rom_mean_uncertainty_deg or 0.0)}{sd}, "
-                f"best {_deg(self.rom_best_deg)} ± {_deg(best_u)} (rep {self.rom_best_rep})"
+                f"ROM mean {_deg(self.rom_mean_deg)} ± {_pm(self.rom_mean_uncertainty_deg or 0.0)}{sd}, "
+                f"best {_deg(self.rom_best_deg)} ± {_pm(best_u)} (rep {self.rom_best_rep})"
             )
         lines += [f"{flag}: {_rep_ranges(reps)}" for flag, reps in self.flags.items()]
         if self.norm is not None:
@@ -220,6 +220,11 @@ class SessionSummary:
 
 def _deg(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f}°"
+
+
+def _pm(value: float) -> str:
+    """An uncertainty: one decimal below 10° (so 0.5° does not read as 0°), whole degrees above."""
+    return f"{value:.1f}°" if value < 10 else f"{value:.0f}°"
 
 
 def _rep_ranges(reps: Sequence[int]) -> str:

@@ -87,7 +87,13 @@ def process(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
     subject: Annotated[str | None, typer.Option(help="Only this subject.")] = None,
     session: Annotated[str | None, typer.Option(help="Only this session.")] = None,
-    exercise: Annotated[str | None, typer.Option(help="Exercise, overriding the sessions' own.")] = None,
+    exercise: Annotated[
+        str | None,
+        typer.Option(
+            help="Exercise, overriding the sessions' own: a built-in template name "
+            "(see docs/exercise-templates.md) or a path to a template .toml file."
+        ),
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Process again sessions that have results.")] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -95,9 +101,21 @@ def process(
     from rich.progress import Progress
 
     from imurehab.errors import ImurehabError
+    from imurehab.exercises import ExerciseTemplate, list_templates, load_template
     from imurehab.pipeline import process_session, session_processed
     from imurehab.store import list_sessions
 
+    template: ExerciseTemplate | None = None
+    if exercise is not None:
+        if exercise.endswith(".toml") or Path(exercise).is_file():
+            with errors_as_exit():
+                template = load_template(Path(exercise))
+        elif exercise not in list_templates():
+            raise typer.BadParameter(
+                f"unknown exercise {exercise!r}; built-in: {', '.join(list_templates())} "
+                "(or give a path to a template .toml file)",
+                param_hint="--exercise",
+            )
     with errors_as_exit():
         sessions = list_sessions(dataset)
     if subject is not None:
@@ -117,17 +135,27 @@ def process(
             else:
                 try:
                     result = process_session(
-                        dataset, subject=subj, session=sess, exercise=exercise, overwrite=overwrite
+                        dataset,
+                        subject=subj,
+                        session=sess,
+                        exercise=exercise,
+                        template=template,
+                        overwrite=overwrite,
                     )
                 except ImurehabError as err:
                     row.update(status="failed", error=str(err))
                 else:
                     row.update(
                         status="processed",
-                        joints=[f"{j.joint} {j.side}" for j in result.joints],
+                        joints=[" ".join(x for x in (j.joint, j.side) if x) for j in result.joints],
                         reps=result.reps.height,
                         notes=result.notes,
+                        summaries=[j.summary.to_dict() for j in result.joints if j.summary is not None],
                     )
+                    if not json_:
+                        for j in result.joints:
+                            if j.summary is not None:
+                                err_console.print(f"[bold]{subj}/{sess}[/] {j.summary.text()}")
             rows.append(row)
             bar.advance(task)
     failed = sum(r["status"] == "failed" for r in rows)

@@ -67,8 +67,10 @@ def test_rep_ranges_text():
 def test_rom_is_shown_with_its_uncertainty():
     s = summarize_session([rq(1, 108.0), rq(2, 112.4), rq(3, 104.0)], rom_uncertainty_deg=[2, 2.2, 2])
     text = s.text()
-    assert "ROM per rep: 1: 108° ± 2°, 2: 112° ± 2°, 3: 104° ± 2°" in text
-    assert "best 112° ± 2° (rep 2)" in text
+    assert "ROM per rep: 1: 108° ± 2.0°, 2: 112° ± 2.2°, 3: 104° ± 2.0°" in text
+    assert "best 112° ± 2.2° (rep 2)" in text
+    # a half-degree uncertainty does not read as none
+    assert "± 0.5°" in summarize_session([rq(1, 90.0)], rom_uncertainty_deg=0.5).text()
 
 
 def test_normative_comparison_for_flexion():

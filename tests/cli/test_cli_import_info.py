@@ -121,3 +121,31 @@ def test_process_is_idempotent_and_reports(tmp_path):
     assert json.loads(res.stdout)["sessions"][0]["status"].startswith("skipped")
     res = runner.invoke(app, ["process", str(out), "--session", "nope"])
     assert res.exit_code == 1
+
+
+def test_process_with_an_exercise_by_name_or_by_template_file(tmp_path):
+    from imurehab import simulate_session, write_recording
+    from imurehab.exercises import list_templates
+
+    out = tmp_path / "ds"
+    write_recording(simulate_session("squat", reps=3, seed=4, with_mag=False, session_id="a").recording, out)
+    res = runner.invoke(app, ["process", str(out), "--exercise", "sqaut"])
+    assert res.exit_code == 2 and "unknown exercise 'sqaut'" in res.output
+    # a physiotherapist's own template: the built-in squat with a deeper target
+    from importlib import resources
+
+    text = (resources.files("imurehab.exercises") / "templates" / "squat.toml").read_text()
+    mine = tmp_path / "deep-squat.toml"
+    mine.write_text(text.replace('name = "squat"', 'name = "deep-squat"'))
+    assert "deep-squat" not in list_templates()
+    res = runner.invoke(app, ["process", str(out), "--exercise", str(mine), "--json"])
+    assert res.exit_code == 0, res.output
+    (row,) = json.loads(res.stdout)["sessions"]
+    assert row["joints"] == ["knee right"] and row["reps"] == 3
+    (summary,) = row["summaries"]
+    assert summary["exercise"] == "deep-squat" and summary["n_reps"] == 3
+    assert all(u > 0 for u in summary["rom_uncertainty_deg"])
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('joint = "knee"', 'joint = "kneee"'))
+    res = runner.invoke(app, ["process", str(out), "--exercise", str(bad), "--overwrite"])
+    assert res.exit_code != 0 and "joint" in res.output and "bad.toml" in res.output
