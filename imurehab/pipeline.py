@@ -9,6 +9,7 @@ The command-line app and the demo both call these.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from imurehab.analysis.quality import RepQuality, rep_quality
+from imurehab.analysis.quality import RepQuality, angle_key, rep_quality
 from imurehab.analysis.reps import Rep, segment_reps
 from imurehab.analysis.summary import SessionSummary, summarize_session
 from imurehab.body.angles import HINGE_JOINTS, HingeJointAngles, hinge_joint_angles
@@ -28,7 +29,14 @@ from imurehab.errors import DatasetNotFoundError, DataValidationError
 from imurehab.exercises import ExerciseTemplate, list_templates, load_template
 from imurehab.fusion import FusionResult
 from imurehab.fusion.table import fuse_sensor, orientation_rows
-from imurehab.quaternion import quat_interp
+from imurehab.quaternion import (
+    quat_conjugate,
+    quat_from_matrix,
+    quat_interp,
+    quat_multiply,
+    quat_to_matrix,
+)
+from imurehab.simulate.joints import joint_angles_from_quats
 from imurehab.store import read_recording, write_table
 from imurehab.store import schema as col
 from imurehab.store.layout import find_parts
@@ -129,6 +137,91 @@ def _resample_quat(t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], q
     return quat_interp(t_src, q, t_dst)
 
 
+def _watched_angles(
+    template: ExerciseTemplate | None,
+    joint: str,
+    side: str | None,
+    angles: HingeJointAngles | SegmentJointAngles,
+    t: npt.NDArray[np.int64],
+    q_parent: FloatArray,
+    q_child: FloatArray,
+    sensors: Mapping[str, tuple[npt.NDArray[np.int64], FloatArray]],
+) -> dict[str, FloatArray]:
+    """The angles the template's compensation checks watch, where sensors show them [deg].
+
+    The exercised joint's other angles come straight from its calibration (knee valgus in a squat is
+    the knee's own ab/adduction). Another joint is watched when both its segments carry a sensor and
+    one of them was calibrated by the exercise (the trunk in a shoulder raise, the upper arm in an
+    elbow curl, the pelvis in a straight-leg raise): the other segment's axes are taken from it at the
+    static pose, as if the watched joint were in its neutral position then (standing or lying, not for
+    the hip and knee when sitting). A check's flag compares the angle with its value at the start of
+    each repetition, so that neutral offset does not matter; slow heading drift between the two 6D
+    estimates does, a little. Checks whose segments lack a sensor are left out (the rep quality lists
+    what was watched).
+
+    Parameters
+    ----------
+    template : ExerciseTemplate or None
+        The exercise.
+    joint, side : str
+        The exercised joint and side.
+    angles : HingeJointAngles or SegmentJointAngles
+        Its calibration (segment axes in the two sensor frames) and angles.
+    t : ndarray of int64
+        The common time grid [µs].
+    q_parent, q_child : ndarray, shape (N, 4)
+        The exercised joint's sensor orientations on ``t`` (6D).
+    sensors : Mapping of str to (time_us, quat)
+        Every placed sensor's 6D orientation by segment.
+    """
+    extra: dict[str, FloatArray] = {}
+    if template is None or angles.frame_parent is None or angles.frame_child is None:
+        return extra
+    parent_seg, child_seg = (_sided(s, side) for s in JOINT_SEGMENTS[joint])
+    known = {
+        parent_seg: (q_parent, angles.frame_parent),
+        child_seg: (q_child, angles.frame_child),
+    }
+    rest = (angles.static_window.start + angles.static_window.stop) // 2
+    column = {"flexion_deg": 0, "abduction_deg": 1, "rotation_deg": 2}
+    for check in template.compensations:
+        w_side = None if check.side is None else side if check.side == "same" else _OTHER.get(side or "")
+        if check.side is not None and w_side is None:
+            continue
+        key = angle_key(check.joint, w_side, check.dof)
+        if check.joint == joint and w_side == side:
+            extra[key] = np.asarray(getattr(angles, check.dof))
+            continue
+        if template.pose == "sitting" and check.joint in ("hip", "knee"):
+            continue
+        pair = [_sided(s, w_side) for s in JOINT_SEGMENTS[check.joint]]
+        frames: list[tuple[FloatArray, FloatArray] | None] = [known.get(seg) for seg in pair]
+        if all(f is None for f in frames):
+            continue
+        for i, seg in enumerate(pair):
+            if frames[i] is None:
+                if seg not in sensors:
+                    break
+                q_other = quat_interp(*sensors[seg], t)
+                q_known, frame_known = next(f for f in frames if f is not None)
+                # The other segment's axes: the known segment's, carried over at the static pose.
+                carry = quat_to_matrix(quat_multiply(quat_conjugate(q_other[rest]), q_known[rest]))
+                frames[i] = (q_other, carry @ frame_known)
+        else:
+            (qp, fp), (qc, fc) = frames  # type: ignore[misc]
+            joint_key = check.joint if w_side is None else f"{check.joint}_{w_side}"
+            ang = joint_angles_from_quats(
+                joint_key,
+                quat_multiply(qp, quat_from_matrix(fp)),
+                quat_multiply(qc, quat_from_matrix(fc)),
+            )
+            extra[key] = ang[:, column[check.dof]]
+    return extra
+
+
+_OTHER: Final[dict[str, str]] = {"left": "right", "right": "left"}
+
+
 def _summary(
     joint: str, side: str | None, quality: list[RepQuality], template: ExerciseTemplate | None
 ) -> SessionSummary | None:
@@ -170,6 +263,7 @@ def _hinge_joint(
     fused_parent: FusionResult,
     fused_child: FusionResult,
     template: ExerciseTemplate | None,
+    sensors: Mapping[str, tuple[npt.NDArray[np.int64], FloatArray]],
 ) -> JointResult:
     t, q_parent, q_child, g_p, g_c, a_p, a_c = _common_grid(parent, child, fused_parent, fused_child)
     hint = None
@@ -191,7 +285,10 @@ def _hinge_joint(
         heading_hint_rad=hint,
     )
     reps = segment_reps(angles.flexion_deg, parent.info.rate_hz)
-    quality = rep_quality(angles.flexion_deg, parent.info.rate_hz, reps, template, side=side)
+    extra = _watched_angles(template, joint, side, angles, t, q_parent, q_child, sensors)
+    quality = rep_quality(
+        angles.flexion_deg, parent.info.rate_hz, reps, template, side=side, extra_angles=extra
+    )
     return JointResult(joint, side, t, angles, reps, quality, _summary(joint, side, quality, template))
 
 
@@ -255,6 +352,7 @@ def _joint(
     fused_parent: FusionResult,
     fused_child: FusionResult,
     template: ExerciseTemplate | None,
+    sensors: Mapping[str, tuple[npt.NDArray[np.int64], FloatArray]],
 ) -> JointResult:
     """One joint's angles, reps and rep quality.
 
@@ -262,7 +360,7 @@ def _joint(
     functional calibration of :mod:`imurehab.body.segments`.
     """
     if joint in HINGE_JOINTS and pose in HINGE_JOINTS[joint].vertical_axis and side is not None:
-        return _hinge_joint(joint, side, pose, parent, child, fused_parent, fused_child, template)
+        return _hinge_joint(joint, side, pose, parent, child, fused_parent, fused_child, template, sensors)
     assert template is not None  # without a template only hinge joints are processed
     if template.plane == "transverse":
         raise DataValidationError(
@@ -286,7 +384,8 @@ def _joint(
     )
     counted = getattr(angles, template.dof)
     reps = segment_reps(counted, parent.info.rate_hz)
-    quality = rep_quality(counted, parent.info.rate_hz, reps, template, side=side)
+    extra = _watched_angles(template, joint, side, angles, t, q_parent, q_child, sensors)
+    quality = rep_quality(counted, parent.info.rate_hz, reps, template, side=side, extra_angles=extra)
     return JointResult(joint, side, t, angles, reps, quality, _summary(joint, side, quality, template))
 
 
@@ -334,6 +433,7 @@ def process_recording(
         else col.polars_schema(col.ORIENTATION).to_frame()
     )
     on_segment = {seg: sid for sid, seg in placements.items()}
+    sensors = {seg: (rec[sid].time_us, fused[sid].quat_6d) for seg, sid in on_segment.items()}
     joints: list[JointResult] = []
     notes: list[str] = []
     for joint, side, pose in _wanted(template, exercise):
@@ -347,7 +447,9 @@ def process_recording(
                 notes.append(f"{label}: needs sensors on both {p_seg} and {c_seg}")
             continue
         try:
-            result = _joint(joint, side, pose, rec[p_id], rec[c_id], fused[p_id], fused[c_id], template)
+            result = _joint(
+                joint, side, pose, rec[p_id], rec[c_id], fused[p_id], fused[c_id], template, sensors
+            )
         except DataValidationError as err:
             notes.append(f"{label}: {err}")
             continue

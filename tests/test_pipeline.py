@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from imurehab import process_recording, simulate_session
 from imurehab.analysis import rep_quality
 from imurehab.exercises import load_template
@@ -39,3 +41,26 @@ def test_a_template_whose_sensors_are_missing_says_so():
     result = process_recording(sim.recording, exercise="lumbar-flexion")
     assert not result.joints
     assert result.notes == ["lumbar-flexion: no lumbar to compute: needs sensors placed on pelvis and trunk"]
+
+
+@pytest.mark.parametrize(
+    ("exercise", "compensation"),
+    [
+        ("shoulder-abduction", "trunk-lean"),
+        ("elbow-flexion", "shoulder-swing"),
+        ("straight-leg-raise", "hip-hike"),
+        ("straight-leg-raise", "knee-bend"),
+        ("lumbar-flexion", "trunk-twist"),
+    ],
+)
+def test_compensation_flags_follow_the_simulated_compensations(exercise, compensation):
+    sim = simulate_session(
+        exercise, reps=6, seed=5, with_mag=False, compensation=compensation, compensated_reps=3
+    )
+    result = process_recording(sim.recording, exercise=exercise)
+    (joint,) = result.joints
+    truth = [r.compensated for r in sim.truth.reps if r.joint == joint.joint and r.side == joint.side]
+    flagged = [f"compensation:{compensation}" in q.flags for q in joint.quality]
+    assert sum(truth) == 3
+    assert flagged == truth
+    assert compensation in joint.quality[0].compensation_deg  # the check was watched

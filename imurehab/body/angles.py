@@ -92,6 +92,8 @@ class HingeJointAngles:
         joint distal of that pivot), ``"joint-center"`` (the joint centre's accelerations, seen from
         both segments, chose) or
         ``"ambiguous"`` (two solutions fit equally; flexion may be off by twice the parent's rotation).
+    frame_parent, frame_child : ndarray, shape (3, 3)
+        Segment axes (columns x, y, z) in each sensor's frame, as used.
     """
 
     flexion_deg: FloatArray
@@ -101,6 +103,8 @@ class HingeJointAngles:
     static_window: slice
     off_axis_rms_deg: float
     heading: str
+    frame_parent: FloatArray | None = None
+    frame_child: FloatArray | None = None
 
 
 def cardan_zxy_deg(q_parent_segment: FloatArray, q_child_segment: FloatArray) -> FloatArray:
@@ -352,4 +356,6 @@ def hinge_joint_angles(
     ang, jp, jc = chosen.ang, chosen.jp, chosen.jc
     off = float(np.sqrt(np.mean((ang[:, 1:] - ang[:, 1:].mean(axis=0)) ** 2)))
     used = HingeAxes(jp, jc, axes.residual_rad_s, axes.method)
-    return HingeJointAngles(ang[:, 0], ang[:, 1], ang[:, 2], used, static, off, heading)
+    return HingeJointAngles(
+        ang[:, 0], ang[:, 1], ang[:, 2], used, static, off, heading, chosen.frame_parent, chosen.frame_child
+    )
