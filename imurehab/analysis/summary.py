@@ -181,7 +181,7 @@ class SessionSummary:
         Returns
         -------
         str
-            One line per item, e.g. ``"ROM mean 108° ± 3° (SD 4°), best 112° ± 2° (rep 2)"``.
+            One line per item, e.g. ``"ROM mean 108° ± 3.1° (SD 4°), best 112° ± 2.0° (rep 2)"``.
         """
         what = " ".join(x for x in (self.side, self.joint) if x)
         head = f"{self.exercise or 'repetitions'}{f' ({what})' if what else ''}: {self.n_reps} reps"
@@ -365,7 +365,7 @@ def summarize_session(
     >>> s.rom_mean_deg, s.rom_sd_deg, s.rom_best_deg, s.rom_best_rep
     (108.0, 4.0, 112.0, 2)
     >>> print(s.text().splitlines()[2])
-    ROM mean 108° ± 3° (SD 4°), best 112° ± 2° (rep 2)
+    ROM mean 108° ± 3.1° (SD 4°), best 112° ± 2.0° (rep 2)
     """
     n = len(quality)
     u = _uncertainties(rom_uncertainty_deg, n)
