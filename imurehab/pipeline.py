@@ -8,10 +8,11 @@ The command-line app and the demo both call these.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
@@ -37,7 +38,7 @@ from imurehab.quaternion import (
     quat_to_matrix,
 )
 from imurehab.simulate.joints import joint_angles_from_quats
-from imurehab.store import read_recording, write_table
+from imurehab.store import read_recording, read_table, write_table
 from imurehab.store import schema as col
 from imurehab.store.layout import find_parts
 from imurehab.types import Recording, SensorSamples
@@ -499,6 +500,77 @@ def session_processed(root: str | Path, *, subject: str, session: str) -> bool:
         return False
 
 
+def _previous_quality(rows: pl.DataFrame, template: ExerciseTemplate | None) -> list[RepQuality]:
+    """Repetitions of an earlier session rebuilt from its ``reps`` rows (what summaries need)."""
+    out = []
+    for r in rows.sort(col.REP).iter_rows(named=True):
+        start_s = r[col.START].timestamp()
+        end_s = r[col.END].timestamp()
+        increase = template is None or template.direction == "increase"
+        out.append(
+            RepQuality(
+                rep=r[col.REP],
+                start=0,
+                peak=0,
+                end=0,
+                start_s=start_s,
+                end_s=end_s,
+                min_deg=r[col.MIN_DEG],
+                max_deg=r[col.MAX_DEG],
+                rom_deg=r[col.ROM_DEG],
+                peak_deg=r[col.MAX_DEG] if increase else r[col.MIN_DEG],
+                duration_s=r[col.DURATION_S],
+                time_to_peak_s=math.nan,
+                time_to_return_s=math.nan,
+                peak_velocity_deg_s=math.nan,
+                sparc=None,
+                ldlj=None,
+                flags=tuple(r[col.FLAGS] or ()),
+            )
+        )
+    return out
+
+
+def _with_previous_sessions(
+    result: ProcessedSession, root: Path, subject: str, session: str
+) -> ProcessedSession:
+    """Each joint's summary compared with the subject's latest earlier session of the same exercise.
+
+    Same exercise, joint and side, among sessions that have results: the change of mean ROM and whether
+    it exceeds the minimal detectable change (:func:`imurehab.analysis.compare_sessions`).
+    """
+    todo = [j for j in result.joints if j.summary is not None and j.summary.exercise]
+    if not todo:
+        return result
+    try:
+        earlier = read_table(root, col.REPS, subject=subject).collect()
+    except DatasetNotFoundError:
+        return result
+    earlier = earlier.filter(pl.col(col.SESSION) != session)
+    joints = []
+    for j in result.joints:
+        summary = j.summary
+        if summary is not None and summary.exercise and len(j.time_us):
+            side = pl.col(col.SIDE).is_null() if j.side is None else pl.col(col.SIDE) == j.side
+            mine = earlier.filter(
+                (pl.col(col.EXERCISE) == summary.exercise) & (pl.col(col.JOINT) == j.joint) & side
+            )
+            starts = mine.group_by(col.SESSION).agg(pl.col(col.START).min()).sort(col.START)
+            before = starts.filter(pl.col(col.START).dt.epoch("us") < int(j.time_us[0]))
+            if before.height:
+                prev_id = before.get_column(col.SESSION)[-1]
+                template = load_template(summary.exercise) if summary.exercise in list_templates() else None
+                quality = _previous_quality(mine.filter(pl.col(col.SESSION) == prev_id), template)
+                u = ROM_UNCERTAINTY_DEG.get(j.joint, 1.0)
+                previous = summarize_session(quality, rom_uncertainty_deg=u, template=template, side=j.side)
+                summary = summarize_session(
+                    j.quality, rom_uncertainty_deg=u, template=template, side=j.side, previous=previous
+                )
+                j = replace(j, summary=summary)
+        joints.append(j)
+    return replace(result, joints=joints)
+
+
 def process_session(
     root: str | Path,
     *,
@@ -530,6 +602,7 @@ def process_session(
     """
     rec = read_recording(root, subject=subject, session=session)
     result = process_recording(rec, exercise=exercise, template=template)
+    result = _with_previous_sessions(result, Path(root), subject, session)
     frames = (result.orientation, result.joint_angles, result.reps)
     for table, frame in zip(RESULT_TABLES, frames, strict=True):
         write_table(frame, root, table, subject=subject, session=session, overwrite=overwrite)

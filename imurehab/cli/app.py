@@ -125,6 +125,8 @@ def process(
     if sessions.height == 0:
         err_console.print("[bold red]error:[/] no session matches")
         raise typer.Exit(EXIT_FAILURE)
+    # Oldest first, so each set is compared with the subject's previous session.
+    sessions = sessions.sort("start_time", "subject", "session")
     rows: list[dict[str, Any]] = []
     with Progress(console=err_console, disable=json_, transient=True) as bar:
         task = bar.add_task("Processing sessions", total=sessions.height)

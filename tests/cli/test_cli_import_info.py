@@ -149,3 +149,30 @@ def test_process_with_an_exercise_by_name_or_by_template_file(tmp_path):
     bad.write_text(text.replace('joint = "knee"', 'joint = "kneee"'))
     res = runner.invoke(app, ["process", str(out), "--exercise", str(bad), "--overwrite"])
     assert res.exit_code != 0 and "joint" in res.output and "bad.toml" in res.output
+
+
+def test_process_compares_each_set_with_the_previous_session(tmp_path):
+    from datetime import timedelta
+
+    from imurehab import simulate_session, write_recording
+
+    out = tmp_path / "ds"
+    for day, (seed, sess) in enumerate(((1, "week1"), (2, "week2"))):
+        sim = simulate_session(
+            "squat",
+            reps=4,
+            seed=seed,
+            with_mag=False,
+            session_id=sess,
+            start_time=T0 + timedelta(days=7 * day),
+        )
+        write_recording(sim.recording, out)
+    res = runner.invoke(app, ["process", str(out), "--exercise", "squat", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["session"]: r for r in json.loads(res.stdout)["sessions"]}
+    (first,) = rows["week1"]["summaries"]
+    (second,) = rows["week2"]["summaries"]
+    assert first["change"] is None
+    change = second["change"]
+    assert change["change_deg"] == pytest.approx(second["rom_mean_deg"] - first["rom_mean_deg"])
+    assert change["exceeds_mdc"] == (abs(change["change_deg"]) > change["mdc_deg"])
