@@ -11,7 +11,6 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from imurehab.body.angles import HingeJointAngles
 from imurehab.pipeline import JointResult, process_session
 from imurehab.simulate import SimulatedSession, SimulationTruth, simulate_session
 from imurehab.store import read_recording, write_recording
@@ -21,18 +20,6 @@ __all__ = ["DEMO_EXERCISE", "compare_with_truth", "run_demo"]
 DEMO_EXERCISE = "seated-knee-extension"
 DEMO_SUBJECT = "demo01"
 DEMO_SESSION = "knee01"
-
-
-def _calibration(joint: JointResult) -> dict[str, Any]:
-    a = joint.angles
-    if isinstance(a, HingeJointAngles):
-        return {
-            "method": a.axes.method,
-            "hinge_residual_rad_s": a.axes.residual_rad_s,
-            "off_axis_rms_deg": a.off_axis_rms_deg,
-            "heading": a.heading,
-        }
-    return {"method": "static-pose+functional", "planarity": a.planarity, "heading": "exercise-plane"}
 
 
 def compare_with_truth(
@@ -88,7 +75,7 @@ def compare_with_truth(
         "rom_mae_deg": float(np.mean(np.abs(errors))) if errors.size else float("nan"),
         "rom_max_abs_error_deg": float(np.max(np.abs(errors))) if errors.size else float("nan"),
         "flexion_rmse_deg": float(np.sqrt(np.mean((joint.angles.flexion_deg - true_flex) ** 2))),
-        "calibration": _calibration(joint),
+        "calibration": joint.calibration(),
     }
 
 

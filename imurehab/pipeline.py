@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -107,6 +107,33 @@ class JointResult:
     reps: list[Rep]
     quality: list[RepQuality] = field(default_factory=list)
     summary: SessionSummary | None = None
+
+    def calibration(self) -> dict[str, Any]:
+        """How the joint was calibrated and its quality figures, JSON-ready.
+
+        Hinge joints: ``method`` (``"seel2014"`` or ``"relative-rate"``), ``heading`` (see
+        :class:`~imurehab.body.HingeJointAngles`), ``off_axis_rms_deg`` [deg] and
+        ``axis_residual_rad_s`` [rad/s]. Other joints: ``method`` ``"static-pose+functional"``,
+        ``heading`` and ``planarity`` (0–1). Both: ``static_s`` [s], the static window used.
+        """
+        a = self.angles
+        w = self.time_us[a.static_window]
+        period_us = float(np.median(np.diff(self.time_us))) if len(self.time_us) > 1 else 0.0
+        static_s = (float(w[-1] - w[0]) + period_us) / 1e6 if len(w) else 0.0
+        if isinstance(a, HingeJointAngles):
+            return {
+                "method": a.axes.method,
+                "heading": a.heading,
+                "off_axis_rms_deg": a.off_axis_rms_deg,
+                "axis_residual_rad_s": a.axes.residual_rad_s,
+                "static_s": static_s,
+            }
+        return {
+            "method": "static-pose+functional",
+            "heading": a.heading,
+            "planarity": a.planarity,
+            "static_s": static_s,
+        }
 
 
 @dataclass(frozen=True, eq=False)

@@ -103,6 +103,9 @@ class SegmentJointAngles:
     planarity : float
         Fraction (0–1) of the child's angular-rate energy about the functional axis: near 1 for a
         movement in one plane, a quality figure of the calibration.
+    heading : str
+        How the two 6D headings were related: ``"parent-axis"`` (the parent turned too, about the same
+        anatomical axis) or ``"exercise-plane"`` (a still parent: the exercise plane by definition).
     """
 
     angles_deg: FloatArray
@@ -111,6 +114,7 @@ class SegmentJointAngles:
     static_window: slice
     functional_axis: FloatArray
     planarity: float
+    heading: str = "exercise-plane"
 
     @property
     def flexion_deg(self) -> FloatArray:
@@ -239,8 +243,9 @@ def segment_joint_angles(
         if np.mean((gyr_parent[w] @ axis_p) * (gyr_child[w] @ axis)) < 0:
             axis_p = -axis_p
         q_parent = align_heading(q_parent, heading_offset(q_parent, q_child, axis_p, axis, rate_hz))
-        in_parent = axis_p
+        in_parent, heading = axis_p, "parent-axis"
     else:
+        heading = "exercise-plane"
         # A still parent: the exercise plane is its sagittal (or frontal) plane by definition; the
         # child's functional axis at the static pose, seen in the parent's sensor frame, names it.
         t0 = (static.start + static.stop) // 2
@@ -258,7 +263,7 @@ def segment_joint_angles(
         )
         trace = ang[:, column] - np.median(ang[static, column])
         score = float(np.percentile(trace, 95) if direction == "increase" else -np.percentile(trace, 5))
-        result = SegmentJointAngles(ang, frame_p, frame_c, static, sign * axis, planarity)
+        result = SegmentJointAngles(ang, frame_p, frame_c, static, sign * axis, planarity, heading)
         if best is None or score > best[0]:
             best = (score, result)
     assert best is not None

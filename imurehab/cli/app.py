@@ -153,6 +153,9 @@ def process(
                         reps=result.reps.height,
                         notes=result.notes,
                         summaries=[j.summary.to_dict() for j in result.joints if j.summary is not None],
+                        calibration=[
+                            {"joint": j.joint, "side": j.side, **j.calibration()} for j in result.joints
+                        ],
                     )
                     if not json_:
                         for j in result.joints:
