@@ -191,7 +191,14 @@ def run_demo(
         "exercise": DEMO_EXERCISE,
         "seed": seed,
         "recorded_via": "virtual BLE (OSP sensors, bleak over Bumble)" if virtual_ble else "direct",
-        "joints": [compare_with_truth(j, truth, origin_us) for j in result.joints],
+        "joints": [
+            {
+                **compare_with_truth(j, truth, origin_us),
+                "summary": None if j.summary is None else j.summary.to_dict(),
+                "summary_text": None if j.summary is None else j.summary.text(),
+            }
+            for j in result.joints
+        ],
         "notes": result.notes,
         "tables": ["sessions", "samples", "orientation", "joint_angles", "reps"],
         "seconds": time.perf_counter() - began,

@@ -77,6 +77,8 @@ def _show_demo(report: dict[str, Any]) -> None:
             f"(calibration: {joint['calibration']['method']}, "
             f"off-axis {joint['calibration']['off_axis_rms_deg']:.1f} deg)"
         )
+        if joint.get("summary_text"):
+            c.print(f"[bold]What the physio sees:[/]\n{joint['summary_text']}")
     for note in report["notes"]:
         c.print(f"[yellow]note:[/] {note}")
     c.print(f"Tables written: {', '.join(report['tables'])}.  Took {report['seconds']:.1f} s.")
