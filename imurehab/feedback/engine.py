@@ -47,6 +47,10 @@ _POSE_TEXT: Final[dict[str, str]] = {
 }
 
 
+def _rounded(arms: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    return tuple((round(a, 3), round(b, 3)) for a, b in arms)
+
+
 def _segment(name: str, side: str | None) -> str:
     return name if side is None or name in ("pelvis", "trunk", "head") else f"{name}_{side}"
 
@@ -168,6 +172,9 @@ class FeedbackEngine:
         self._announced = False
         self._done = 0
         self._trimmed_at: int | None = None
+        self._recheck_due = False
+        self.rechecks = 0
+        """How many times the lever-arm test was run again after a repetition."""
 
     def _bind_checks(self, on_segment: Mapping[str, str]) -> None:
         hinge = isinstance(self.model, HingeJoint)
@@ -257,6 +264,8 @@ class FeedbackEngine:
                 return events
             events.append(self._ready(now))
         events += self._process()
+        if not events and self._recheck_due and self.detector is not None and self.detector.at_rest:
+            events += self._recheck()
         self._trim()
         return events
 
@@ -288,6 +297,7 @@ class FeedbackEngine:
             heading=cal.heading,
             rest_deg=round(cal.rest_deg, 2),
             off_axis_rms_deg=round(cal.off_axis_rms_deg, 2),
+            lever_arms_m=_rounded(self.model.lever_arms_m) if isinstance(self.model, HingeJoint) else (),
             watched=tuple(c.name for c, _ in self.channels),
             unwatched=tuple(self.unwatched),
         )
@@ -312,7 +322,39 @@ class FeedbackEngine:
             q = tr.quat(int(k.min()), int(k.max()) + 1)[k - int(k.min())]
             watched.append(quat_rotate_inverse(q, np.array([0.0, 0.0, 1.0])))
         self._done = hi
-        return self.detector.update(times, ang[:, self._dof], watched)
+        before = self.detector.count
+        events = self.detector.update(times, ang[:, self._dof], watched)
+        if self.detector.count > before and isinstance(self.model, HingeJoint) and self.model.heading_open:
+            self._recheck_due = True
+        return events
+
+    def _recheck(self) -> list[CueEvent]:
+        """The lever-arm test again after a repetition, on a push that returns no cue (cues never wait)."""
+        assert isinstance(self.model, HingeJoint) and self.detector is not None
+        self._recheck_due = False
+        self.rechecks += 1
+        previous, before = self.model.calibration, self.model.solution
+        chosen = self.model.recheck_heading()
+        if chosen is None or previous is None:
+            return []
+        changed = chosen is not before
+        if changed:
+            self.detector.rebase(chosen.rest_deg)
+        now = int(self.model.cols.time_us[-1])
+        text = "Calibration corrected" if changed else "Calibration confirmed"
+        return [
+            self._event(
+                now,
+                "heading",
+                text,
+                heading="lever-arms",
+                previous=previous.heading,
+                changed=changed,
+                rest_deg=round(chosen.rest_deg, 2),
+                lever_arms_m=_rounded(self.model.lever_arms_m),
+                after_rep=self.detector.count,
+            )
+        ]
 
     def _trim(self) -> None:
         now = int(self.model.cols.time_us[-1])

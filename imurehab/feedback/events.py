@@ -17,6 +17,7 @@ KINDS: Final[tuple[str, ...]] = (
     "slower",
     "faster",
     "compensation",
+    "heading",
 )
 """Event kinds, in the order a set usually produces them.
 
@@ -29,6 +30,10 @@ KINDS: Final[tuple[str, ...]] = (
   ``max_rep_s``.
 - ``compensation``: a watched segment moved more than the check allows since the repetition began
   (fired once per repetition and check, when it happens).
+- ``heading``: a knee or elbow whose heading was first settled by an assumption (``ready``'s
+  ``heading`` is not ``"lever-arms"`` or ``"hinge"``) was re-checked after a repetition and the lever
+  arms decided: ``changed`` says whether the solution switched (the angles after it use the new one;
+  events already sent stand).
 """
 
 

@@ -11,12 +11,11 @@ one slow repetition) gives the flexion axis in both sensor frames (Seel, Raisch 
 6D estimates; these are :mod:`imurehab.body.calibration`'s functions applied to the data received so
 far. Of the four axis-sign pairs the model keeps one that stays inside the joint's physiological range,
 moves the joint at least 10° in the template's direction and is closest to a pure hinge. Two pairs 180°
-apart in heading can fit the rotations equally; then, in order: a knee calibrated sitting or supine rests
-its thigh on the seat or bed, so the solution whose distal thigh sinks is rejected (``"support"``); the
-joint centre's accelerations decide when decisive
-(:func:`imurehab.body.joint_center.joint_center_mismatch`, as in :func:`imurehab.body.hinge_joint_angles`);
-for the elbow, the upper arm turns with the forearm (the biceps' long head also flexes the shoulder:
-``"co-rotation"``); otherwise ``"ambiguous"``. Afterwards the heading offset is
+apart in heading can fit the rotations equally; :mod:`imurehab.feedback.heading` then chooses, by the
+parent's and the joint's lever arms when they are decisive (``"lever-arms"``), else by the joint
+centre or the priors (``"joint-center"``, ``"support"``, ``"co-rotation"``, ``"ambiguous"``); in those
+cases :meth:`HingeJoint.recheck_heading` runs the lever-arm test again on everything received since
+(the engine calls it after each repetition) until it decides. Afterwards the heading offset is
 re-estimated every second from the last :data:`HEADING_WINDOW_S` seconds, because 6D headings drift.
 
 :class:`TiltJoint` (shoulder elevation, hip flexion, lumbar flexion). Where a hinge does not model the
@@ -29,6 +28,7 @@ The angle is unsigned: it suits movements away from the pose in one plane.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Final
 
@@ -43,8 +43,14 @@ from imurehab.body.calibration import (
     heading_offset,
     segment_frame,
 )
-from imurehab.body.joint_center import joint_center_mismatch
 from imurehab.errors import DataValidationError
+from imurehab.feedback.heading import (
+    HingeSolution,
+    choose_by_lever_arms,
+    choose_by_priors,
+    lever_arms,
+    window_delta,
+)
 from imurehab.feedback.track import SensorTrack
 from imurehab.quaternion import quat_from_matrix, quat_multiply, quat_normalize, quat_rotate
 
@@ -52,9 +58,6 @@ __all__ = ["HEADING_WINDOW_S", "KEEP_S", "Calibration", "HingeJoint", "TiltJoint
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-# A calibration candidate: (plausible, off-axis RMS, j_parent, j_child, frame_parent, frame_child,
-# heading offset, angles, rest angle).
-_Cand = tuple[bool, float, FloatArray, FloatArray, FloatArray, FloatArray, float, FloatArray, float]
 
 HEADING_WINDOW_S: Final[float] = 20.0
 """Window of the causal heading re-alignment [s] (as the batch sliding window)."""
@@ -67,10 +70,7 @@ KEEP_S: Final[float] = 30.0
 """History kept per sensor and model once calibrated [s]."""
 _IN_RANGE_DEG: Final[float] = 1.0
 _DISTINCT_DEG: Final[float] = 2.0
-_DECISIVE_RATIO: Final[float] = 0.7
 _MIN_EXCURSION_DEG: Final[float] = 10.0  # the first movement must move the joint this far [deg]
-_SUPPORT_DECISIVE: Final[float] = 0.01  # mean rise difference of the distal thigh (≈ 0.6°) that decides
-_UP: Final = np.array([0.0, 0.0, 1.0])
 
 # Which anatomical axis is vertical in each pose (parent, child); supine: segments horizontal, anterior up.
 _SUPINE: Final[tuple[str, str]] = ("x", "x")
@@ -85,8 +85,10 @@ class Calibration:
     method : str
         ``"seel2014"`` or ``"relative-rate"`` (hinge axes), or ``"tilt"``.
     heading : str
-        Hinge heading decision: ``"hinge"``, ``"joint-center"`` or ``"ambiguous"`` (see
-        :class:`~imurehab.body.HingeJointAngles`); ``"none"`` for tilt angles.
+        Hinge heading decision (:mod:`imurehab.feedback.heading`): ``"hinge"`` (one solution fits),
+        ``"lever-arms"`` (physics decided), or, while the lever arms have not decided yet,
+        ``"joint-center"``, ``"support"``, ``"co-rotation"`` or ``"ambiguous"``; ``"none"`` for tilt
+        angles.
     rest_deg : float
         The joint angle during the static window [deg].
     static_s : float
@@ -272,6 +274,9 @@ class HingeJoint(_LiveJoint):
         self._turn_rad = 0.0
         self._turned_to = 0
         self._axes: tuple[FloatArray, FloatArray] | None = None  # signed axes in parent, child frames
+        self._solution: HingeSolution | None = None
+        self._rivals: list[HingeSolution] = []  # the solution first chosen from, then distinct rivals
+        self.lever_arms_m: list[tuple[float, float]] = []  # last lever-arm test, per rival [m]
         self._frames: tuple[FloatArray, FloatArray] | None = None  # segment → sensor quaternions
         self.delta_rad = 0.0
         self._heading_at = 0
@@ -336,69 +341,70 @@ class HingeJoint(_LiveJoint):
             along = excursion.size > 0 and excursion.max() > max(_MIN_EXCURSION_DEG, -2.0 * excursion.min())
             off = float(np.sqrt(np.mean((ang[:, 1:] - ang[:, 1:].mean(axis=0)) ** 2)))
             plausible = float(np.sqrt(np.mean(outside**2))) < _IN_RANGE_DEG and along
-            cands.append((plausible, off, jp, jc, fp, fc, delta, ang, rest))
-        pool = sorted([x for x in cands if x[0]] or cands, key=lambda x: x[1])
+            cands.append(HingeSolution(jp, jc, fp, fc, delta, flex, rest, off, plausible))
+        pool = sorted([x for x in cands if x.plausible] or cands, key=lambda x: x.off_axis_rms_deg)
         best, heading = pool[0], "hinge"
-        rivals = [x for x in pool[1:] if np.max(np.abs(x[7][:, 0] - best[7][:, 0])) > _DISTINCT_DEG]
+        rivals = [x for x in pool[1:] if np.max(np.abs(x.flexion_deg - best.flexion_deg)) > _DISTINCT_DEG]
+        self._rivals = [best, *rivals]
         if rivals:
-            best, heading = self._decide(c, best, rivals[0])
-        _, off, jp, jc, fp, fc, delta, _, rest = best
-        self._axes, self._frames, self.delta_rad = (jp, jc), (fp, fc), delta
-        self._heading_at = hi
+            arms = lever_arms(c, self._rivals, [x.delta_rad for x in self._rivals], self.rate_hz)
+            self.lever_arms_m = arms
+            pick = choose_by_lever_arms(arms)
+            if pick is not None:
+                best, heading = self._rivals[pick], "lever-arms"
+            else:
+                best, heading = choose_by_priors(c, best, rivals[0], self.joint, self.supported, self.rate_hz)
+        self._use(best)
+        self.delta_rad, self._heading_at = best.delta_rad, hi
         self.calibration = Calibration(
-            axes.method, heading, rest, (self.static.stop - lo) / self.rate_hz, off
+            axes.method, heading, best.rest_deg, (self.static.stop - lo) / self.rate_hz, best.off_axis_rms_deg
         )
         self.stage = "ready"
 
-    def _decide(self, c: dict[str, FloatArray], best: _Cand, rival: _Cand) -> tuple[_Cand, str]:
-        """Choose between two solutions 180° apart in heading; say how (or ``"ambiguous"``).
+    @property
+    def solution(self) -> HingeSolution | None:
+        """The hinge solution in use (None until calibrated)."""
+        return self._solution
 
-        A supported thigh is a physical constraint and goes first; then the joint centre's
-        accelerations, when decisive; for the elbow, the upper arm turning with the forearm.
+    @property
+    def heading_open(self) -> bool:
+        """True while the heading was settled by something else than physics and lever arms may still."""
+        cal = self.calibration
+        return cal is not None and cal.heading not in ("hinge", "lever-arms") and len(self._rivals) > 1
+
+    def recheck_heading(self) -> HingeSolution | None:
+        """Run the lever-arm test again on everything kept since the static window (causal).
+
+        Returns
+        -------
+        HingeSolution or None
+            The solution now in use when the lever arms decided (the calibration's ``heading`` becomes
+            ``"lever-arms"``), None when they still do not.
         """
-        if self.supported:
-            rise = [self._knee_rise(c["q_p"], x[6], x[4]) for x in (best, rival)]
-            if abs(rise[1] - rise[0]) > _SUPPORT_DECISIVE:
-                return (best if rise[0] > rise[1] else rival), "support"
-        mismatch = [
-            joint_center_mismatch(
-                align_heading(c["q_p"], x[6]),
-                c["q_c"],
-                c["acc_p"],
-                c["gyr_p"],
-                c["acc_c"],
-                c["gyr_c"],
-                quat_rotate(x[4], np.array([0.0, 1.0, 0.0])),
-                quat_rotate(x[5], np.array([0.0, 1.0, 0.0])),
-                self.rate_hz,
-            )[0]
-            for x in (best, rival)
-        ]
-        if min(mismatch) < _DECISIVE_RATIO * max(mismatch):
-            return (best if mismatch[0] < mismatch[1] else rival), "joint-center"
-        if self.joint == "elbow":
-            co = [self._co_rotation(c, x[6], x[3]) for x in (best, rival)]
-            if max(co) > 0 > min(co):
-                return (best if co[0] > co[1] else rival), "co-rotation"
-        return best, "ambiguous"
+        assert self.static is not None and self.calibration is not None
+        lo, hi = max(self.cols.base, self.static.start), self.cols.end
+        w = {k: self.cols.get(k, lo, hi) for k in self.cols.data}
+        deltas = [window_delta(w, s, self.rate_hz) for s in self._rivals]
+        arms = lever_arms(w, self._rivals, deltas, self.rate_hz)
+        self.lever_arms_m = arms
+        pick = choose_by_lever_arms(arms)
+        if pick is None:
+            return None
+        chosen = self._rivals[pick]
+        if chosen is not self._solution:
+            self._use(chosen)
+            self.delta_rad, self._heading_at = deltas[pick], hi
+        self.calibration = dataclasses.replace(
+            self.calibration,
+            heading="lever-arms",
+            rest_deg=chosen.rest_deg,
+            off_axis_rms_deg=chosen.off_axis_rms_deg,
+        )
+        return chosen
 
-    @staticmethod
-    def _co_rotation(c: dict[str, FloatArray], delta: float, jc: FloatArray) -> float:
-        """Mean product of the parent's and child's earth-frame rates about the hinge axis [rad²/s²].
-
-        Positive when the upper arm turns with the forearm: the biceps' long head also flexes the
-        shoulder, so a curl brings the elbow forward, not back.
-        """
-        axis = quat_rotate(c["q_c"], jc)
-        w_p = np.sum(quat_rotate(align_heading(c["q_p"], delta), c["gyr_p"]) * axis, axis=1)
-        w_c = np.sum(quat_rotate(c["q_c"], c["gyr_c"]) * axis, axis=1)
-        return float(np.mean(w_p * w_c))
-
-    @staticmethod
-    def _knee_rise(q_p: FloatArray, delta: float, fp: FloatArray) -> float:
-        """Mean height change of the parent's distal direction (−y) during calibration [unit vector]."""
-        distal = -quat_rotate(quat_multiply(align_heading(q_p, delta), fp), np.array([0.0, 1.0, 0.0]))
-        return float(np.mean(distal[:, 2] - distal[0, 2]))
+    def _use(self, s: HingeSolution) -> None:
+        self._solution = s
+        self._axes, self._frames = (s.j_parent, s.j_child), (s.frame_parent, s.frame_child)
 
     def _cardan(
         self, q_p: FloatArray, q_c: FloatArray, fp: FloatArray, fc: FloatArray, delta: float

@@ -137,10 +137,7 @@ class RepDetector:
         self.targets, self.rest_deg, self.channels = targets, float(rest_deg), tuple(channels)
         self.context = dict(context or {})
         self.sign = 1.0 if targets.direction == "increase" else -1.0
-        expected = targets.target_rom_deg
-        if expected is None and targets.target_deg is not None:
-            expected = abs(targets.target_deg - rest_deg)
-        self.enter_deg = 15.0 if not expected else float(np.clip(0.3 * expected, 8.0, 25.0))
+        self.enter_deg = self._enter_deg()
         self.count = 0
         self._width = max(1, round(SMOOTH_S * rate_hz))
         self._tail = np.empty(0)
@@ -158,6 +155,35 @@ class RepDetector:
         # Samples since the base was last lowered: to find where the repetition left it.
         self._history = max(1, round(_HISTORY_S * rate_hz))
         self._since_base: deque[tuple[int, float, float]] = deque(maxlen=self._history)
+
+    def _enter_deg(self) -> float:
+        tg = self.targets
+        expected = tg.target_rom_deg
+        if expected is None and tg.target_deg is not None:
+            expected = abs(tg.target_deg - self.rest_deg)
+        return 15.0 if not expected else float(np.clip(0.3 * expected, 8.0, 25.0))
+
+    @property
+    def at_rest(self) -> bool:
+        """True between repetitions (no repetition under way)."""
+        return self._phase == "rest"
+
+    def rebase(self, rest_deg: float) -> None:
+        """Start over from a new rest angle, keeping the count: the angle's definition changed.
+
+        Call between repetitions (:attr:`at_rest`); the smoothing and the base restart with the next
+        sample.
+
+        Parameters
+        ----------
+        rest_deg : float
+            The angle at rest under the new calibration [deg].
+        """
+        self.rest_deg = float(rest_deg)
+        self.enter_deg = self._enter_deg()
+        self._tail, self._stail = np.empty(0), np.empty(0)
+        self._base = math.inf
+        self._since_base.clear()
 
     def _smooth(self, angle: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Causal moving mean of the angle [deg] and its rate of change over the window [deg/s]."""

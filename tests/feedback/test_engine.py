@@ -92,7 +92,9 @@ def test_the_set_starts_calibrating_then_ready_before_any_rep():
     assert kinds[:3] == ["calibrating", "calibrating", "ready"]
     assert [e.values["stage"] for e in events[:2]] == ["static", "movement"]
     ready = events[2].values
-    assert ready["method"] == "relative-rate" and ready["heading"] == "support"
+    # Both lever arms agree already at the calibration moment in this set (on the 10-rep sets they
+    # contradict each other there, see test_heading.py).
+    assert ready["method"] == "relative-rate" and ready["heading"] == "lever-arms"
     assert ready["rest_deg"] == pytest.approx(90.0, abs=4.0)
     assert engine.stage == "ready" and engine.reps == 3
     assert all(a.time_us <= b.time_us for a, b in itertools.pairwise(events))
