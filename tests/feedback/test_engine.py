@@ -12,47 +12,11 @@ import json
 
 import numpy as np
 import pytest
+from feedback_sets import feed, of, simulate, truth_reps
 
 from imurehab.errors import DataValidationError
 from imurehab.exercises import load_template
-from imurehab.feedback import CueEvent, FeedbackEngine
-from imurehab.simulate import SensorErrorModel, simulate_session
-
-PACKET = 20  # samples per packet, as a 244-byte OSP notification of acc + gyr
-
-
-def simulate(movement, seed=1, **options):
-    return simulate_session(
-        movement, errors=SensorErrorModel.realistic(), with_mag=False, seed=seed, rate_hz=100.0, **options
-    )
-
-
-def packets(recording, stop=None):
-    """(sensor id, slice) in arrival order: each sensor's packet k before anyone's packet k + 1."""
-    n = min(len(s.time_us) for s in recording.sensors) if stop is None else stop
-    for k in range(0, n, PACKET):
-        for s in recording.sensors:
-            yield s, slice(k, min(k + PACKET, n))
-
-
-def feed(sim, template, stop=None, drop=None):
-    rec = sim.recording
-    engine = FeedbackEngine(template, rec.session.placements, rec.sensors[0].info.rate_hz)
-    events: list[CueEvent] = []
-    for i, (s, part) in enumerate(packets(rec, stop)):
-        if drop is not None and drop(i):
-            continue
-        events += engine.push(s.sensor_id, s.time_us[part], s.acc[part], s.gyr[part])
-    return engine, events
-
-
-def truth_reps(sim, engine):
-    return [r for r in sim.truth.reps if r.joint == engine.template.joint and r.side == engine.side]
-
-
-def of(events, kind):
-    return [e for e in events if e.kind == kind]
-
+from imurehab.feedback import FeedbackEngine
 
 # Observed |live ROM − truth ROM| over 8 sets per exercise (seeds 1–4 at 100 and 200 Hz), max: knee
 # extension 1.3°, elbow 1.1°, squat 0.6°, heel slide 1.0°, straight-leg raise 1.1°, lumbar 0.6° (tilt),
