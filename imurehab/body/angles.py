@@ -10,15 +10,17 @@ when the forearm's distal end moves anterior; 0° with the segments aligned.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from imurehab._quat_kernel import relative_cardan_zxy_deg
+from imurehab.body._hinge_kernel import hinge_cardan_deg
 from imurehab.body.calibration import (
     HingeAxes,
-    align_heading,
     estimate_hinge_axes,
     find_static_window,
     heading_offset,
@@ -26,7 +28,7 @@ from imurehab.body.calibration import (
 )
 from imurehab.body.joint_center import distal_joint_lever, joint_center_mismatch, rotation_pivot
 from imurehab.errors import DataValidationError
-from imurehab.quaternion import quat_conjugate, quat_from_matrix, quat_multiply, quat_to_scipy
+from imurehab.quaternion import quat_from_matrix
 
 __all__ = ["HINGE_JOINTS", "HingeJointAngles", "cardan_zxy_deg", "hinge_joint_angles"]
 
@@ -118,15 +120,31 @@ def cardan_zxy_deg(q_parent_segment: FloatArray, q_child_segment: FloatArray) ->
     Returns
     -------
     ndarray, shape (N, 3)
-        Angles about z, x, y [deg], in that order.
+        Angles about z, x, y [deg], in that order: the first and third in [-180, 180), the second in
+        [-90, 90]. At gimbal lock (second angle ±90°) the third is set to zero, with a warning.
     """
-    q_rel = quat_multiply(quat_conjugate(q_parent_segment), q_child_segment)
-    with np.errstate(invalid="ignore"):
-        return np.asarray(quat_to_scipy(q_rel).as_euler("ZXY", degrees=True), dtype=np.float64)
+    q_p, q_c = np.broadcast_arrays(
+        np.asarray(q_parent_segment, dtype=np.float64), np.asarray(q_child_segment, dtype=np.float64)
+    )
+    shape = q_p.shape[:-1]
+    q_p, q_c = (np.ascontiguousarray(q.reshape(-1, 4)) for q in (q_p, q_c))
+    out = np.empty((len(q_p), 3))
+    _warn_gimbal_lock(relative_cardan_zxy_deg(q_p, q_c, out))
+    return out.reshape((*shape, 3))
 
 
-def _segment_quat(q_sensor: FloatArray, frame: FloatArray) -> FloatArray:
-    return quat_multiply(q_sensor, quat_from_matrix(frame))
+def _warn_gimbal_lock(locked: int) -> None:
+    if locked:
+        warnings.warn(
+            f"gimbal lock at {locked} sample(s): the third Cardan angle is set to zero there",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def _frame_quat(frame: FloatArray) -> FloatArray:
+    """The rotation of a segment frame matrix (columns: segment axes in sensor coordinates)."""
+    return np.ascontiguousarray(quat_from_matrix(frame), dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,12 +170,25 @@ def _angles_for(
     rate_hz: float,
 ) -> _Candidate:
     vp, vc = joint.vertical_axis[pose]
+    q_parent = np.ascontiguousarray(q_parent, dtype=np.float64)
+    q_child = np.ascontiguousarray(q_child, dtype=np.float64)
     delta = heading_offset(q_parent, q_child, j_parent, j_child, rate_hz)
-    q_aligned = align_heading(q_parent, delta)
     frame_p = segment_frame(j_parent, up_parent, vp)
     frame_c = segment_frame(j_child, up_child, vc)
-    ang = cardan_zxy_deg(_segment_quat(q_aligned, frame_p), _segment_quat(q_child, frame_c))
-    ang[:, 0] *= joint.flexion_sign
+    # One compiled pass: align_heading(q_parent, delta), both segment orientations, cardan_zxy_deg.
+    q_aligned, ang = np.empty_like(q_parent), np.empty((len(q_parent), 3))
+    _warn_gimbal_lock(
+        hinge_cardan_deg(
+            q_parent,
+            q_child,
+            delta,
+            _frame_quat(frame_p),
+            _frame_quat(frame_c),
+            joint.flexion_sign,
+            q_aligned,
+            ang,
+        )
+    )
     return _Candidate(ang, delta, q_aligned, frame_p, frame_c, j_parent, j_child)
 
 

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from scipy.ndimage import uniform_filter1d
 from scipy.optimize import least_squares, minimize_scalar
 
+from imurehab.body._hinge_kernel import axis_agreement
 from imurehab.errors import DataValidationError
 from imurehab.quaternion import quat_conjugate, quat_from_axis_angle, quat_multiply, quat_rotate
 
@@ -275,10 +276,16 @@ def heading_offset(
     the child, the least-squares offset is ``atan2(Σ (a × b)_z, Σ a · b)``. Horizontal components weight
     themselves: when the axis points up, heading is unobservable and contributes nothing.
     """
-    a = quat_rotate(q_parent, axis_parent)[:, :2]
-    b = quat_rotate(q_child, axis_child)[:, :2]
-    cross = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
-    dot = np.sum(a * b, axis=1)
+    q_parent = np.ascontiguousarray(q_parent, dtype=np.float64)
+    cross, dot = np.empty(len(q_parent)), np.empty(len(q_parent))
+    axis_agreement(
+        q_parent,
+        np.ascontiguousarray(q_child, dtype=np.float64),
+        np.asarray(axis_parent, dtype=np.float64).reshape(3),
+        np.asarray(axis_child, dtype=np.float64).reshape(3),
+        cross,
+        dot,
+    )
     width = max(1, int(window_s * rate_hz))
     if width >= len(dot):
         cross_s = np.full(len(dot), cross.sum())
