@@ -17,10 +17,12 @@ decisively wrong on 6 of 8 simulated seated knee extensions at that moment, righ
 complete). So the live test adds one condition: neither lever arm may favour a rival by more than
 :data:`LEVER_CONTRADICTION_M`; lever arms that contradict each other decide nothing.
 
-When the lever arms do not decide, in order: the joint centre's accelerations
-(:func:`~imurehab.body.joint_center.joint_center_mismatch`), then two assumptions — a knee calibrated
-sitting or supine rests its thigh on the seat or bed, so the distal thigh does not sink (``"support"``);
-the upper arm turns with the forearm during a curl (``"co-rotation"``) — else ``"ambiguous"``.
+When the lever arms do not decide, in order: a knee calibrated sitting or supine rests its thigh on the
+seat or bed, so the distal thigh does not sink (``"support"``, an assumption the templates instruct);
+the joint centre's accelerations (:func:`~imurehab.body.joint_center.joint_center_mismatch`); the upper
+arm turns with the forearm during a curl (``"co-rotation"``, an assumption); else ``"ambiguous"``. The
+support rule goes before the joint centre because on half a repetition the joint-centre check chose the
+wrong seated-knee solution where support chose right (benchmarks/feedback_latency.py, seed 2).
 """
 
 from __future__ import annotations
@@ -188,7 +190,7 @@ def choose_by_lever_arms(arms: Sequence[tuple[float, float]]) -> int | None:
 def choose_by_priors(
     w: Window, best: HingeSolution, rival: HingeSolution, joint: str, supported: bool, rate_hz: float
 ) -> tuple[HingeSolution, str]:
-    """The fallback when the lever arms do not decide: joint centre, then the two assumptions.
+    """The fallback when the lever arms do not decide: support, joint centre, co-rotation.
 
     Parameters
     ----------
@@ -208,9 +210,13 @@ def choose_by_priors(
     HingeSolution
         The choice.
     str
-        How: ``"joint-center"``, ``"support"``, ``"co-rotation"`` or ``"ambiguous"`` (``best`` kept).
+        How: ``"support"``, ``"joint-center"``, ``"co-rotation"`` or ``"ambiguous"`` (``best`` kept).
     """
     pair = (best, rival)
+    if supported:
+        rise = [_distal_rise(w["q_p"], s) for s in pair]
+        if abs(rise[1] - rise[0]) > _SUPPORT_DECISIVE:
+            return pair[int(np.argmax(rise))], "support"
     mismatch = [
         joint_center_mismatch(
             align_heading(w["q_p"], s.delta_rad),
@@ -227,10 +233,6 @@ def choose_by_priors(
     ]
     if min(mismatch) < _JOINT_CENTER_RATIO * max(mismatch):
         return pair[int(np.argmin(mismatch))], "joint-center"
-    if supported:
-        rise = [_distal_rise(w["q_p"], s) for s in pair]
-        if abs(rise[1] - rise[0]) > _SUPPORT_DECISIVE:
-            return pair[int(np.argmax(rise))], "support"
     if joint == "elbow":
         co = [_co_rotation(w, s) for s in pair]
         if max(co) > 0 > min(co):
