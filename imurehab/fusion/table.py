@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from imurehab.fusion.estimate import FusionResult, Mode, estimate_orientation_detailed
@@ -60,26 +61,30 @@ def orientation_rows(sensor: SensorSamples, segment: str | None, fused: FusionRe
         (sensor → ENU), rest, mag_disturbed (null for 6D), ``bias_x..z`` [rad/s] (null where unknown).
     """
     n = len(sensor)
-    bias = fused.gyr_bias if fused.gyr_bias is not None else np.full((n, 3), np.nan)
-    return pl.DataFrame(
-        {
-            col.SENSOR: pl.repeat(sensor.sensor_id, n, dtype=pl.String, eager=True),
-            col.SEGMENT: pl.repeat(segment, n, dtype=pl.String, eager=True),
-            col.TIME: pl.Series(sensor.time_us).cast(pl.Datetime("us", "UTC")),
-            col.Q_W: fused.quat[:, 0],
-            col.Q_X: fused.quat[:, 1],
-            col.Q_Y: fused.quat[:, 2],
-            col.Q_Z: fused.quat[:, 3],
-            col.REST: fused.rest,
-            col.MAG_DISTURBED: pl.Series(fused.mag_disturbed, dtype=pl.Boolean)
-            if fused.mag_disturbed is not None
-            else pl.repeat(None, n, dtype=pl.Boolean, eager=True),
-            col.BIAS_X: bias[:, 0],
-            col.BIAS_Y: bias[:, 1],
-            col.BIAS_Z: bias[:, 2],
-        },
-        schema=col.polars_schema(col.ORIENTATION),
-    ).with_columns(pl.col(col.BIAS_X, col.BIAS_Y, col.BIAS_Z).fill_nan(None))
+    quat = fused.quat
+    # Contiguous column copies are made by numpy, which polars then takes without copying: numpy backs
+    # large arrays with huge pages where the OS allows, so a long session costs far fewer page faults.
+    columns: dict[str, pl.Series | npt.NDArray[np.generic]] = {
+        col.SENSOR: pl.repeat(sensor.sensor_id, n, dtype=pl.String, eager=True),
+        col.SEGMENT: pl.repeat(segment, n, dtype=pl.String, eager=True),
+        col.TIME: pl.Series(sensor.time_us).cast(pl.Datetime("us", "UTC")),
+        col.Q_W: np.ascontiguousarray(quat[:, 0]),
+        col.Q_X: np.ascontiguousarray(quat[:, 1]),
+        col.Q_Y: np.ascontiguousarray(quat[:, 2]),
+        col.Q_Z: np.ascontiguousarray(quat[:, 3]),
+        col.REST: fused.rest,
+        col.MAG_DISTURBED: pl.Series(fused.mag_disturbed, dtype=pl.Boolean)
+        if fused.mag_disturbed is not None
+        else pl.repeat(None, n, dtype=pl.Boolean, eager=True),
+    }
+    for k, name in enumerate((col.BIAS_X, col.BIAS_Y, col.BIAS_Z)):
+        if fused.gyr_bias is None:
+            columns[name] = pl.repeat(None, n, dtype=pl.Float64, eager=True)
+            continue
+        bias = np.ascontiguousarray(fused.gyr_bias[:, k])
+        # NaN (unknown) becomes null; the check spares a copy of the column when nothing is unknown.
+        columns[name] = pl.Series(bias).fill_nan(None) if np.isnan(bias).any() else bias
+    return pl.DataFrame(columns, schema=col.polars_schema(col.ORIENTATION))
 
 
 def orientation_table(

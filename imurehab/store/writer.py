@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -77,8 +78,8 @@ def _make_dirs(path: Path) -> None:
         _fsync(created.parent)
 
 
-def _write_atomic(table: pa.Table, final: Path, sort_keys: Iterable[str]) -> None:
-    """Write ``table`` to ``final`` so that readers see either nothing or the complete file."""
+def _write_hidden(table: pa.Table, final: Path, sort_keys: Iterable[str]) -> Path:
+    """Write ``table`` to a hidden temporary file beside ``final`` and flush it to disk; return its path."""
     tmp = final.with_name(f".{final.name}.{secrets.token_hex(8)}{_TMP_SUFFIX}")
     sorting = pq.SortingColumn.from_ordering(table.schema, [(k, "ascending") for k in sort_keys])
     # Dictionary-encode strings only: on float columns the dictionary overflows and falls back to plain
@@ -96,11 +97,25 @@ def _write_atomic(table: pa.Table, final: Path, sort_keys: Iterable[str]) -> Non
         ) as writer:
             writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
         _fsync(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Rename a flushed temporary file into place, then flush the folder entry."""
+    try:
         os.replace(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync(final.parent)
+
+
+def _write_atomic(table: pa.Table, final: Path, sort_keys: Iterable[str]) -> None:
+    """Write ``table`` to ``final`` so that readers see either nothing or the complete file."""
+    _publish(_write_hidden(table, final, sort_keys), final)
 
 
 def _check_free(directory: Path) -> None:
@@ -111,8 +126,20 @@ def _check_free(directory: Path) -> None:
         )
 
 
-def _write_part(table: pa.Table, root: Path, name: str, subject: str, session: str, mode: _Mode) -> Path:
-    """Write one part of a partition; ``table`` already has the canonical schema and order."""
+@dataclass(frozen=True)
+class _HiddenPart:
+    """A part written and flushed under a hidden name, not yet visible to readers."""
+
+    tmp: Path
+    final: Path
+    existing: tuple[Path, ...]
+    mode: _Mode
+
+
+def _stage_part(
+    table: pa.Table, root: Path, name: str, subject: str, session: str, mode: _Mode
+) -> _HiddenPart:
+    """Write one part of a partition under a hidden name; ``table`` has the canonical schema and order."""
     directory = partition_dir(root, name, subject, session)
     existing = part_files(directory)
     if mode == "create":
@@ -127,15 +154,32 @@ def _write_part(table: pa.Table, root: Path, name: str, subject: str, session: s
     }
     table = table.replace_schema_metadata({METADATA_KEY: json.dumps(metadata)})
     _make_dirs(directory)
-    _write_atomic(table, final, sc.SORT_KEYS[name])
-    if mode == "overwrite":
+    return _HiddenPart(_write_hidden(table, final, sc.SORT_KEYS[name]), final, tuple(existing), mode)
+
+
+def _commit_part(part: _HiddenPart) -> Path:
+    """Make a staged part visible (atomic rename); when overwriting, remove the partition's old parts."""
+    directory = part.final.parent
+    if part.mode == "create":
+        try:
+            _check_free(directory)
+        except PartitionExistsError:
+            part.tmp.unlink(missing_ok=True)
+            raise
+    _publish(part.tmp, part.final)
+    if part.mode == "overwrite":
         # Also sweep temporary files of killed writers: with one writer per partition, none is live.
-        stale = [p for p in existing if p != final] + list(directory.glob(f".part-*{_TMP_SUFFIX}"))
+        stale = [p for p in part.existing if p != part.final] + list(directory.glob(f".part-*{_TMP_SUFFIX}"))
         for p in stale:
             p.unlink(missing_ok=True)
         if stale:
             _fsync(directory)
-    return final
+    return part.final
+
+
+def _write_part(table: pa.Table, root: Path, name: str, subject: str, session: str, mode: _Mode) -> Path:
+    """Write one part of a partition; ``table`` already has the canonical schema and order."""
+    return _commit_part(_stage_part(table, root, name, subject, session, mode))
 
 
 def _sorted(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -157,9 +201,13 @@ def _is_sorted(frame: pl.DataFrame, keys: list[str]) -> bool:
     return bool(frame.select(ok.slice(0, frame.height - 1).all()).item())
 
 
+def _to_arrow(frame: pl.DataFrame, table: str) -> pa.Table:
+    """Rows already conformed to ``table``'s schema, sorted, as an arrow table of the canonical types."""
+    return _sorted(frame, list(sc.SORT_KEYS[table])).to_arrow().cast(sc.arrow_schema(table))
+
+
 def _frame_to_arrow(df: pl.DataFrame, table: str, directory: Path) -> pa.Table:
-    frame = _sorted(sc.conform_frame(df, table, directory), list(sc.SORT_KEYS[table]))
-    return frame.to_arrow().cast(sc.arrow_schema(table))
+    return _to_arrow(sc.conform_frame(df, table, directory), table)
 
 
 def write_table(

@@ -4,13 +4,18 @@ Each reference below is the plain chain of :mod:`imurehab.quaternion` calls (and
 angles) that the compiled loops replace; results must agree to 1e-9 degrees (or 1e-12 in quaternions).
 """
 
+from dataclasses import replace
+
 import numpy as np
+import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from scipy.ndimage import uniform_filter1d
 from scipy.spatial.transform import Rotation
 
 from imurehab.body.angles import HINGE_JOINTS, _angles_for, cardan_zxy_deg
 from imurehab.body.calibration import align_heading, heading_offset, segment_frame
+from imurehab.fusion.table import fuse_sensor, orientation_rows
 from imurehab.quaternion import (
     quat_conjugate,
     quat_from_matrix,
@@ -21,6 +26,8 @@ from imurehab.quaternion import (
     quat_slerp,
     quat_to_scipy,
 )
+from imurehab.store import schema as col
+from imurehab.types import SensorInfo, SensorSamples
 
 ATOL_DEG = 1e-9
 
@@ -180,3 +187,47 @@ def test_cardan_of_single_rotations_keeps_their_shape():
     got = cardan_zxy_deg(qp, qc)
     assert got.shape == (3,)
     assert np.max(angle_diff_deg(got, reference_cardan_zxy_deg(qp, qc))) < ATOL_DEG
+
+
+def reference_orientation_rows(sensor, segment, fused):
+    """The orientation rows built straight from the arrays, unknown biases (NaN) as nulls."""
+    n = len(sensor)
+    bias = fused.gyr_bias if fused.gyr_bias is not None else np.full((n, 3), np.nan)
+    mag = fused.mag_disturbed
+    return pl.DataFrame(
+        {
+            col.SENSOR: [sensor.sensor_id] * n,
+            col.SEGMENT: [segment] * n,
+            col.TIME: pl.Series(sensor.time_us).cast(pl.Datetime("us", "UTC")),
+            **{name: fused.quat[:, k].copy() for k, name in enumerate(col.QUAT)},
+            col.REST: fused.rest,
+            col.MAG_DISTURBED: pl.Series(mag, dtype=pl.Boolean) if mag is not None else [None] * n,
+            **{name: [None if np.isnan(b) else b for b in bias[:, k]] for k, name in enumerate(col.BIAS)},
+        },
+        schema=col.polars_schema(col.ORIENTATION),
+    )
+
+
+@pytest.mark.parametrize("bias", ["known", "partly unknown", "none"])
+@pytest.mark.parametrize("with_mag", [False, True])
+def test_orientation_rows_match_a_straightforward_construction(bias, with_mag):
+    rng = np.random.default_rng(13)
+    n = 3000
+    sensor = SensorSamples(
+        info=SensorInfo("S7", "sim", 200.0),
+        time_us=1_700_000_000_000_000 + 5000 * np.arange(n, dtype=np.int64),
+        acc=rng.normal(0.0, 1.0, (n, 3)) + np.array([0.0, 0.0, 9.81]),
+        gyr=rng.normal(0.0, 1.0, (n, 3)),
+        mag=rng.normal(0.0, 40.0, (n, 3)) if with_mag else None,
+    )
+    fused = fuse_sensor(sensor)
+    if bias == "none":
+        fused = replace(fused, gyr_bias=None)
+    elif bias == "partly unknown":
+        b = rng.normal(0.0, 0.01, (n, 3))
+        b[rng.random((n, 3)) < 0.2] = np.nan
+        fused = replace(fused, gyr_bias=b)
+    for segment in ("upper_arm_right", None):
+        got = orientation_rows(sensor, segment, fused)
+        assert_frame_equal(got, reference_orientation_rows(sensor, segment, fused))
+        assert got["q_w"].to_numpy().tobytes() == fused.quat[:, 0].tobytes()
