@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,9 +38,10 @@ from imurehab.quaternion import (
     quat_to_matrix,
 )
 from imurehab.simulate.joints import joint_angles_from_quats
-from imurehab.store import read_recording, read_table, write_table
+from imurehab.store import read_recording, read_table
 from imurehab.store import schema as col
 from imurehab.store.layout import find_parts
+from imurehab.store.staged import StagedTables
 from imurehab.types import Recording, SensorSamples
 
 __all__ = [
@@ -418,7 +419,11 @@ def _joint(
 
 
 def process_recording(
-    rec: Recording, *, exercise: str | None = None, template: ExerciseTemplate | None = None
+    rec: Recording,
+    *,
+    exercise: str | None = None,
+    template: ExerciseTemplate | None = None,
+    on_orientation: Callable[[pl.DataFrame], object] | None = None,
 ) -> ProcessedSession:
     """Estimate orientations, joint angles and repetitions of one recording.
 
@@ -435,6 +440,9 @@ def process_recording(
         An exercise template to use instead of looking ``exercise`` up among the built-in ones (e.g.
         one a physiotherapist wrote, :func:`imurehab.exercises.load_template` of a file); its name is
         the exercise.
+    on_orientation : callable, optional
+        Called with the ``orientation`` table as soon as it is built, before the joints are computed
+        (:func:`process_session` starts writing it there, in a worker thread).
 
     Returns
     -------
@@ -449,17 +457,22 @@ def process_recording(
         exercise = exercise if exercise is not None else rec.session.exercise
         template = load_template(exercise) if exercise in list_templates() else None
     placements = rec.session.placements
-    # The fusion kernels release the GIL: sensors are fused side by side, one thread per core.
+
+    def fuse(s: SensorSamples) -> tuple[FusionResult, pl.DataFrame]:
+        f = fuse_sensor(s)
+        return f, orientation_rows(s, placements.get(s.sensor_id), f)
+
+    # The fusion kernels release the GIL: sensors are fused (and tabulated) side by side, one per core.
     with ThreadPoolExecutor(max_workers=max(1, min(len(rec.sensors), os.cpu_count() or 1))) as pool:
-        fused = dict(zip(rec.sensor_ids, pool.map(fuse_sensor, rec.sensors), strict=True))
+        done = list(pool.map(fuse, rec.sensors))
+    fused = {sid: f for sid, (f, _) in zip(rec.sensor_ids, done, strict=True)}
     orientation = (
-        pl.concat(
-            [orientation_rows(s, placements.get(s.sensor_id), fused[s.sensor_id]) for s in rec.sensors],
-            how="vertical",
-        )
-        if rec.sensors
+        pl.concat([rows for _, rows in done], how="vertical")
+        if done
         else col.polars_schema(col.ORIENTATION).to_frame()
     )
+    if on_orientation is not None:
+        on_orientation(orientation)
     on_segment = {seg: sid for sid, seg in placements.items()}
     sensors = {seg: (rec[sid].time_us, fused[sid].quat_6d) for seg, sid in on_segment.items()}
     joints: list[JointResult] = []
@@ -628,9 +641,16 @@ def process_session(
         What was written.
     """
     rec = read_recording(root, subject=subject, session=session)
-    result = process_recording(rec, exercise=exercise, template=template)
-    result = _with_previous_sessions(result, Path(root), subject, session)
-    frames = (result.orientation, result.joint_angles, result.reps)
-    for table, frame in zip(RESULT_TABLES, frames, strict=True):
-        write_table(frame, root, table, subject=subject, session=session, overwrite=overwrite)
+    # The orientation table is written (in a worker thread) while the joints are computed; the three
+    # tables become visible together at the end, or not at all if something fails.
+    with StagedTables(root, subject=subject, session=session, overwrite=overwrite) as out:
+        result = process_recording(
+            rec,
+            exercise=exercise,
+            template=template,
+            on_orientation=lambda frame: out.stage(col.ORIENTATION, frame),
+        )
+        result = _with_previous_sessions(result, Path(root), subject, session)
+        out.stage(col.JOINT_ANGLES, result.joint_angles)
+        out.stage(col.REPS, result.reps)
     return result
