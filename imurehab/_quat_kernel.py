@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 _HALF_PI = 0.5 * math.pi
@@ -54,7 +55,8 @@ def cardan_zxy(w, x, y, z):
     d = -z - y
     half_sum = math.atan2(b, a)
     half_diff = math.atan2(d, c)
-    second = 2.0 * math.atan2(math.hypot(c, d), math.hypot(a, b))
+    # (no overflow to guard against in unit-sized quaternions, so no need for the slower math.hypot)
+    second = 2.0 * math.atan2(math.sqrt(c * c + d * d), math.sqrt(a * a + b * b))
     lock = False
     if abs(second) <= _GIMBAL_EPS:
         first, third, lock = -2.0 * half_sum, 0.0, True
@@ -63,13 +65,23 @@ def cardan_zxy(w, x, y, z):
     else:
         first, third = -(half_sum + half_diff), half_sum - half_diff
     second -= _HALF_PI
+    return _wrap_pi(first), _wrap_pi(second), _wrap_pi(third), lock
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _wrap_pi(angle):
+    """``(angle + π) % 2π − π`` for ``angle`` in [−3π, 3π), without the slower floating-point modulo.
+
+    Bit for bit the same: below 0 the modulo is one addition of 2π, and from 2π on one subtraction,
+    which is exact there (Sterbenz).
+    """
+    shifted = angle + math.pi
     two_pi = 2.0 * math.pi
-    return (
-        (first + math.pi) % two_pi - math.pi,
-        (second + math.pi) % two_pi - math.pi,
-        (third + math.pi) % two_pi - math.pi,
-        lock,
-    )
+    if shifted < 0.0:
+        shifted += two_pi
+    elif shifted >= two_pi:
+        shifted -= two_pi
+    return shifted - math.pi
 
 
 @njit(cache=True, nogil=True)
@@ -98,28 +110,49 @@ def relative_cardan_zxy_deg(q_parent, q_child, out):
 
 
 @njit(cache=True, nogil=True)
-def slerp_rows(q_src, lo, hi, frac, out):
-    """``out[n] = slerp(q_src[lo[n]], q_src[hi[n]], frac[n])`` along the shortest arc.
+def interp_rows(t_src, q_src, t_dst, out):
+    """``out[n]``: slerp between the samples of ``q_src`` around ``t_dst[n]`` (held beyond the ends).
+
+    As :func:`imurehab.quaternion.quat_interp`: the neighbours are ``hi``, the first sample after
+    ``t_dst[n]`` (``searchsorted(..., side="right")`` kept within 1..N−1), and ``hi − 1``; the fraction is
+    clipped to [0, 1]. Times in increasing order are found by walking on from the previous one, others by
+    bisection.
+    """
+    last = t_src.shape[0] - 1
+    pos = 0
+    for n in range(t_dst.shape[0]):
+        t = t_dst[n]
+        if n == 0 or t < t_dst[n - 1]:
+            pos = np.searchsorted(t_src, t, side="right")
+        else:
+            while pos <= last and t_src[pos] <= t:
+                pos += 1
+        hi = min(max(pos, 1), last)
+        lo = hi - 1
+        span = np.float64(t_src[hi] - t_src[lo])
+        frac = np.float64(t - t_src[lo]) / (span if span > 0.0 else 1.0)
+        _slerp_into(q_src, lo, hi, min(max(frac, 0.0), 1.0), out, n)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _slerp_into(q_src, i, j, t, out, n):
+    """``out[n] = slerp(q_src[i], q_src[j], t)`` along the shortest arc.
 
     The steps of :func:`imurehab.quaternion.quat_slerp`: relative rotation, canonical sign, logarithm,
     scaled, exponential, composed with the start.
     """
-    for n in range(lo.shape[0]):
-        i, j, t = lo[n], hi[n], frac[n]
-        pw, px, py, pz = q_src[i, 0], q_src[i, 1], q_src[i, 2], q_src[i, 3]
-        dw, dx, dy, dz = qmul(pw, -px, -py, -pz, q_src[j, 0], q_src[j, 1], q_src[j, 2], q_src[j, 3])
-        if dw < 0.0:
-            dw, dx, dy, dz = -dw, -dx, -dy, -dz
-        w = min(max(dw, -1.0), 1.0)
-        s = math.sqrt(dx * dx + dy * dy + dz * dz)
-        theta = math.atan2(s, w)
-        if s > 1e-12:
-            scale = theta / s
-        else:
-            scale = 1.0 / (w if w != 0.0 else 1.0)
-        vx, vy, vz = t * (scale * dx), t * (scale * dy), t * (scale * dz)
-        half = math.sqrt(vx * vx + vy * vy + vz * vz)
-        k = sinc_pi(half)
-        out[n, 0], out[n, 1], out[n, 2], out[n, 3] = qmul(
-            pw, px, py, pz, math.cos(half), k * vx, k * vy, k * vz
-        )
+    pw, px, py, pz = q_src[i, 0], q_src[i, 1], q_src[i, 2], q_src[i, 3]
+    dw, dx, dy, dz = qmul(pw, -px, -py, -pz, q_src[j, 0], q_src[j, 1], q_src[j, 2], q_src[j, 3])
+    if dw < 0.0:
+        dw, dx, dy, dz = -dw, -dx, -dy, -dz
+    w = min(max(dw, -1.0), 1.0)
+    s = math.sqrt(dx * dx + dy * dy + dz * dz)
+    theta = math.atan2(s, w)
+    if s > 1e-12:
+        scale = theta / s
+    else:
+        scale = 1.0 / (w if w != 0.0 else 1.0)
+    vx, vy, vz = t * (scale * dx), t * (scale * dy), t * (scale * dz)
+    half = math.sqrt(vx * vx + vy * vy + vz * vz)
+    k = sinc_pi(half)
+    out[n, 0], out[n, 1], out[n, 2], out[n, 3] = qmul(pw, px, py, pz, math.cos(half), k * vx, k * vy, k * vz)

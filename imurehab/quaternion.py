@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial.transform import Rotation
 
-from imurehab._quat_kernel import slerp_rows
+from imurehab._quat_kernel import interp_rows
 
 __all__ = [
     "quat_angle",
@@ -343,14 +343,16 @@ def quat_interp(t_src: npt.ArrayLike, q_src: npt.ArrayLike, t_dst: npt.ArrayLike
     q_src = _q(q_src)
     if t_src.shape == t_dst.shape and np.array_equal(t_src, t_dst):
         return q_src.copy()
-    shape, t_dst = t_dst.shape, t_dst.reshape(-1)
-    hi = np.clip(np.searchsorted(t_src, t_dst, side="right"), 1, len(t_src) - 1)
-    lo = hi - 1
-    span = (t_src[hi] - t_src[lo]).astype(np.float64)
-    frac = np.clip((t_dst - t_src[lo]).astype(np.float64) / np.where(span > 0, span, 1.0), 0.0, 1.0)
-    out = np.empty((len(frac), 4))
-    # quat_slerp(q_src[lo], q_src[hi], frac) in one compiled pass, without full-length temporaries.
-    slerp_rows(np.ascontiguousarray(q_src), lo.astype(np.int64), hi.astype(np.int64), frac, out)
+    shape = t_dst.shape
+    common = np.result_type(t_src, t_dst)
+    out = np.empty((t_dst.size, 4))
+    # quat_slerp between the neighbours, in one compiled pass without full-length temporaries.
+    interp_rows(
+        np.ascontiguousarray(t_src, dtype=common),
+        np.ascontiguousarray(q_src),
+        np.ascontiguousarray(t_dst.reshape(-1), dtype=common),
+        out,
+    )
     return out.reshape((*shape, 4))
 
 

@@ -169,8 +169,11 @@ def test_quat_interp_matches_slerp_between_neighbours():
     q_src = smooth_quats(rng, n)
     q_src[::7] *= -1.0  # sign flips between neighbours: the short way round must still be taken
     t_dst = np.sort(rng.integers(t_src[0] - 10_000, t_src[-1] + 10_000, 30_000))
-    got = quat_interp(t_src, q_src, t_dst)
-    assert np.max(np.abs(got - reference_slerp_interp(t_src, q_src, t_dst))) < 1e-12
+    t_dst[100:200] = t_src[100:200]  # exactly on samples
+    # in order (walked), in any order (bisected), as float times
+    for t in (t_dst, rng.permutation(t_dst), t_dst + 0.25):
+        got = quat_interp(t_src, q_src, t)
+        assert np.max(np.abs(got - reference_slerp_interp(t_src, q_src, t))) < 1e-12
 
 
 def test_quat_interp_keeps_the_shape_of_the_times():
