@@ -193,12 +193,26 @@ def _sorted(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 
 def _is_sorted(frame: pl.DataFrame, keys: list[str]) -> bool:
-    """Whether consecutive rows never decrease in ``keys`` order (lexicographic; keys without nulls)."""
-    ok: pl.Expr = pl.lit(True)
-    for k in reversed(keys):
-        this, after = pl.col(k), pl.col(k).shift(-1)
-        ok = (this < after) | ((this == after) & ok)
-    return bool(frame.select(ok.slice(0, frame.height - 1).all()).item())
+    """Whether consecutive rows never decrease in ``keys`` order (lexicographic; keys without nulls).
+
+    The first key must be sorted (polars knows it without a scan when the column was built sorted); a
+    later key may decrease only between rows that differ in an earlier key. Such places are few in
+    sorted data (one per sensor for ``(sensor, time)``), so only they are compared on the earlier keys.
+    """
+    if not frame.get_column(keys[0]).is_sorted():
+        return False
+    for k, key in enumerate(keys[1:], start=1):
+        down = frame.select((pl.col(key) > pl.col(key).shift(-1)).arg_true()).to_series()
+        if down.len() == 0:
+            continue
+        after = down + 1
+        changed = pl.Series([False] * down.len())
+        for earlier in keys[:k]:
+            column = frame.get_column(earlier)
+            changed = changed | (column.gather(down) != column.gather(after))
+        if not changed.all():
+            return False
+    return True
 
 
 def _to_arrow(frame: pl.DataFrame, table: str) -> pa.Table:
