@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -45,6 +46,7 @@ METADATA_KEY: Final = "imurehab"
 """Footer key-value metadata key; its value is JSON (see :func:`imurehab.store.read_file_metadata`)."""
 
 _Mode = Literal["create", "overwrite", "append"]
+_ArrowParts = tuple[pa.Schema, Iterable[pa.Table]]  # a table's schema and its rows in consecutive parts
 _TMP_SUFFIX: Final = ".tmp"
 
 
@@ -78,24 +80,31 @@ def _make_dirs(path: Path) -> None:
         _fsync(created.parent)
 
 
-def _write_hidden(table: pa.Table, final: Path, sort_keys: Iterable[str]) -> Path:
-    """Write ``table`` to a hidden temporary file beside ``final`` and flush it to disk; return its path."""
+def _write_hidden(
+    schema: pa.Schema, parts: Iterable[pa.Table], final: Path, sort_keys: Iterable[str]
+) -> Path:
+    """Write the rows of ``parts`` (in order) to a hidden temporary file beside ``final`` and flush it.
+
+    Returns the temporary file's path. Row groups hold :data:`ROW_GROUP_ROWS` rows whatever the parts'
+    lengths, as long as every part but the last has a multiple of that many rows.
+    """
     tmp = final.with_name(f".{final.name}.{secrets.token_hex(8)}{_TMP_SUFFIX}")
-    sorting = pq.SortingColumn.from_ordering(table.schema, [(k, "ascending") for k in sort_keys])
+    sorting = pq.SortingColumn.from_ordering(schema, [(k, "ascending") for k in sort_keys])
     # Dictionary-encode strings only: on float columns the dictionary overflows and falls back to plain
     # after costing ~5x the write time. Numbers stay PLAIN (no delta or byte-stream-split encodings),
     # which every Parquet reader, older Spark included, decodes.
-    strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    strings = [f.name for f in schema if pa.types.is_string(f.type)]
     try:
         with pq.ParquetWriter(
             tmp,
-            table.schema,
+            schema,
             compression=COMPRESSION,
             use_dictionary=strings,
             sorting_columns=sorting,
             store_schema=True,
         ) as writer:
-            writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+            for part in parts:
+                writer.write_table(part, row_group_size=ROW_GROUP_ROWS)
         _fsync(tmp)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -111,11 +120,6 @@ def _publish(tmp: Path, final: Path) -> None:
         tmp.unlink(missing_ok=True)
         raise
     _fsync(final.parent)
-
-
-def _write_atomic(table: pa.Table, final: Path, sort_keys: Iterable[str]) -> None:
-    """Write ``table`` to ``final`` so that readers see either nothing or the complete file."""
-    _publish(_write_hidden(table, final, sort_keys), final)
 
 
 def _check_free(directory: Path) -> None:
@@ -137,9 +141,9 @@ class _HiddenPart:
 
 
 def _stage_part(
-    table: pa.Table, root: Path, name: str, subject: str, session: str, mode: _Mode
+    rows: pa.Table | _ArrowParts, root: Path, name: str, subject: str, session: str, mode: _Mode
 ) -> _HiddenPart:
-    """Write one part of a partition under a hidden name; ``table`` has the canonical schema and order."""
+    """Write one part of a partition under a hidden name; ``rows`` have the canonical schema and order."""
     directory = partition_dir(root, name, subject, session)
     existing = part_files(directory)
     if mode == "create":
@@ -152,9 +156,11 @@ def _stage_part(
         "subject": subject,
         "session": session,
     }
-    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(metadata)})
+    schema, parts = (rows.schema, [rows]) if isinstance(rows, pa.Table) else rows
+    schema = schema.with_metadata({METADATA_KEY: json.dumps(metadata)})
     _make_dirs(directory)
-    return _HiddenPart(_write_hidden(table, final, sc.SORT_KEYS[name]), final, tuple(existing), mode)
+    tmp = _write_hidden(schema, parts, final, sc.SORT_KEYS[name])
+    return _HiddenPart(tmp, final, tuple(existing), mode)
 
 
 def _commit_part(part: _HiddenPart) -> Path:
@@ -177,9 +183,11 @@ def _commit_part(part: _HiddenPart) -> Path:
     return part.final
 
 
-def _write_part(table: pa.Table, root: Path, name: str, subject: str, session: str, mode: _Mode) -> Path:
-    """Write one part of a partition; ``table`` already has the canonical schema and order."""
-    return _commit_part(_stage_part(table, root, name, subject, session, mode))
+def _write_part(
+    rows: pa.Table | _ArrowParts, root: Path, name: str, subject: str, session: str, mode: _Mode
+) -> Path:
+    """Write one part of a partition; ``rows`` already have the canonical schema and order."""
+    return _commit_part(_stage_part(rows, root, name, subject, session, mode))
 
 
 def _sorted(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -215,12 +223,37 @@ def _is_sorted(frame: pl.DataFrame, keys: list[str]) -> bool:
     return True
 
 
-def _to_arrow(frame: pl.DataFrame, table: str) -> pa.Table:
-    """Rows already conformed to ``table``'s schema, sorted, as an arrow table of the canonical types."""
-    return _sorted(frame, list(sc.SORT_KEYS[table])).to_arrow().cast(sc.arrow_schema(table))
+_SLICE_ROWS: Final[int] = 4 * ROW_GROUP_ROWS
 
 
-def _frame_to_arrow(df: pl.DataFrame, table: str, directory: Path) -> pa.Table:
+def _to_arrow(frame: pl.DataFrame, table: str) -> _ArrowParts:
+    """Rows already conformed to ``table``'s schema, sorted, as arrow tables of the canonical types.
+
+    Converted slice by slice (whole row groups each): while the Parquet writer encodes one slice
+    (without holding Python's lock), a helper thread converts the next, and no full-size copy of a
+    large table is made at once.
+    """
+    frame = _sorted(frame, list(sc.SORT_KEYS[table]))
+    schema = sc.arrow_schema(table)
+
+    def convert(start: int) -> pa.Table:
+        return frame.slice(start, _SLICE_ROWS).to_arrow().cast(schema)
+
+    def parts() -> Iterator[pa.Table]:
+        if frame.height <= _SLICE_ROWS:
+            yield convert(0)
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imurehab-arrow") as pool:
+            ahead = pool.submit(convert, 0)
+            for start in range(_SLICE_ROWS, frame.height, _SLICE_ROWS):
+                current, ahead = ahead.result(), pool.submit(convert, start)
+                yield current
+            yield ahead.result()
+
+    return schema, parts()
+
+
+def _frame_to_arrow(df: pl.DataFrame, table: str, directory: Path) -> _ArrowParts:
     return _to_arrow(sc.conform_frame(df, table, directory), table)
 
 

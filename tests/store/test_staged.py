@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -92,10 +94,10 @@ def test_an_error_in_the_block_publishes_nothing_and_leaves_no_temporary_file(tm
 def test_a_failed_write_is_raised_at_the_end_and_publishes_nothing(tmp_path, tables, monkeypatch):
     real = writer_module._write_hidden
 
-    def fail_on_reps(table, final, sort_keys):
+    def fail_on_reps(schema, parts, final, sort_keys):
         if sc.REPS in final.parts:
             raise OSError("disk full")
-        return real(table, final, sort_keys)
+        return real(schema, parts, final, sort_keys)
 
     monkeypatch.setattr(writer_module, "_write_hidden", fail_on_reps)
     with pytest.raises(OSError, match="disk full"), StagedTables(tmp_path, **KEYS) as out:
@@ -126,3 +128,34 @@ def test_bad_rows_and_twice_staged_tables_are_refused_when_staged(tmp_path, tabl
         with pytest.raises(ValueError, match="staged already"):
             out.stage(sc.REPS, tables[sc.REPS])
     assert visible(tmp_path) == [f"{sc.REPS}/subject=001/session=s1/part-0.parquet"]
+
+
+def test_a_table_written_in_slices_is_the_file_written_at_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer_module, "ROW_GROUP_ROWS", 1000)
+    monkeypatch.setattr(writer_module, "_SLICE_ROWS", 4000)
+    n = 10_500
+    frame = pl.DataFrame(
+        {
+            sc.SENSOR: ["S1"] * 6000 + ["S2"] * (n - 6000),
+            sc.SEGMENT: ["thigh_right"] * 6000 + [None] * (n - 6000),
+            sc.TIME: pl.Series(np.r_[np.arange(6000), np.arange(n - 6000)], dtype=pl.Int64).cast(
+                pl.Datetime("us", "UTC")
+            ),
+            **{c: np.random.default_rng(1).standard_normal(n) for c in sc.QUAT},
+            sc.REST: np.arange(n) % 7 == 0,
+        }
+    )
+    path = write_table(frame, tmp_path, sc.ORIENTATION, **KEYS)
+    # The same rows through one call of the Parquet writer, with the file's own schema and settings.
+    whole = sc.conform_frame(frame, sc.ORIENTATION).to_arrow().cast(pq.read_schema(path))
+    with pq.ParquetWriter(
+        tmp_path / "whole.parquet",
+        whole.schema,
+        compression="zstd",
+        use_dictionary=[sc.SENSOR, sc.SEGMENT],
+        sorting_columns=pq.read_metadata(path).row_group(0).sorting_columns,
+        store_schema=True,
+    ) as w:
+        w.write_table(whole, row_group_size=1000)
+    assert pq.read_metadata(path).num_row_groups == 11
+    assert path.read_bytes() == (tmp_path / "whole.parquet").read_bytes()
