@@ -65,8 +65,6 @@ def orientation_rows(sensor: SensorSamples, segment: str | None, fused: FusionRe
     # Contiguous column copies are made by numpy, which polars then takes without copying: numpy backs
     # large arrays with huge pages where the OS allows, so a long session costs far fewer page faults.
     columns: dict[str, pl.Series | npt.NDArray[np.generic]] = {
-        col.SENSOR: pl.repeat(sensor.sensor_id, n, dtype=pl.String, eager=True),
-        col.SEGMENT: pl.repeat(segment, n, dtype=pl.String, eager=True),
         col.TIME: pl.Series(sensor.time_us).cast(pl.Datetime("us", "UTC")),
         col.Q_W: np.ascontiguousarray(quat[:, 0]),
         col.Q_X: np.ascontiguousarray(quat[:, 1]),
@@ -84,7 +82,14 @@ def orientation_rows(sensor: SensorSamples, segment: str | None, fused: FusionRe
         bias = np.ascontiguousarray(fused.gyr_bias[:, k])
         # NaN (unknown) becomes null; the check spares a copy of the column when nothing is unknown.
         columns[name] = pl.Series(bias).fill_nan(None) if np.isnan(bias).any() else bias
-    return pl.DataFrame(columns, schema=col.polars_schema(col.ORIENTATION))
+    schema = col.polars_schema(col.ORIENTATION)
+    # The sensor and segment are one value each: polars keeps such a column as that value until it is
+    # needed in full, so they cost no memory here (millions of string views otherwise).
+    return pl.DataFrame(columns, schema={k: schema[k] for k in columns}).select(
+        pl.lit(sensor.sensor_id, dtype=pl.String).alias(col.SENSOR),
+        pl.lit(segment, dtype=pl.String).alias(col.SEGMENT),
+        *columns,
+    )
 
 
 def orientation_table(
