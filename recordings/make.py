@@ -1,4 +1,4 @@
-"""Regenerate the sample recordings in this folder: python recordings/make.py"""
+"""Regenerate the sample recordings in this folder (run: python recordings/make.py)."""
 
 from pathlib import Path
 
