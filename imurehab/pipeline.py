@@ -283,44 +283,6 @@ def _common_grid(
     )
 
 
-def _hinge_joint(
-    joint: str,
-    side: str,
-    pose: str,
-    parent: SensorSamples,
-    child: SensorSamples,
-    fused_parent: FusionResult,
-    fused_child: FusionResult,
-    template: ExerciseTemplate | None,
-    sensors: Mapping[str, tuple[npt.NDArray[np.int64], FloatArray]],
-) -> JointResult:
-    t, q_parent, q_child, g_p, g_c, a_p, a_c = _common_grid(parent, child, fused_parent, fused_child)
-    hint = None
-    if parent.mag is not None and child.mag is not None:
-        inside = (parent.time_us >= t[0]) & (parent.time_us <= t[-1])
-        hint = heading_difference_9d(
-            q_parent, fused_parent.quat[inside], q_child, _resample_quat(child.time_us, t, fused_child.quat)
-        )
-    angles = hinge_joint_angles(
-        q_parent,
-        q_child,
-        g_p,
-        g_c,
-        a_p,
-        a_c,
-        parent.info.rate_hz,
-        joint=joint,
-        pose=pose,  # type: ignore[arg-type]
-        heading_hint_rad=hint,
-    )
-    reps = segment_reps(angles.flexion_deg, parent.info.rate_hz)
-    extra = _watched_angles(template, joint, side, angles, t, q_parent, q_child, sensors)
-    quality = rep_quality(
-        angles.flexion_deg, parent.info.rate_hz, reps, template, side=side, extra_angles=extra
-    )
-    return JointResult(joint, side, t, angles, reps, quality, _summary(joint, side, quality, template))
-
-
 def _joint_angle_rows(j: JointResult) -> pl.DataFrame:
     n = len(j.time_us)
     return pl.DataFrame(
@@ -388,33 +350,53 @@ def _joint(
     Hinge calibration for the knee and elbow sitting or standing; otherwise the static-pose and
     functional calibration of :mod:`imurehab.body.segments`.
     """
-    if joint in HINGE_JOINTS and pose in HINGE_JOINTS[joint].vertical_axis and side is not None:
-        return _hinge_joint(joint, side, pose, parent, child, fused_parent, fused_child, template, sensors)
-    assert template is not None  # without a template only hinge joints are processed
-    if template.plane == "transverse":
-        raise DataValidationError(
-            f"{template.name}: movements in the transverse plane are not calibrated from the movement yet"
-        )
     t, q_parent, q_child, g_p, g_c, a_p, a_c = _common_grid(parent, child, fused_parent, fused_child)
-    angles = segment_joint_angles(
-        q_parent,
-        q_child,
-        g_p,
-        g_c,
-        a_p,
-        a_c,
-        parent.info.rate_hz,
-        joint=joint,
-        side=side,
-        pose=pose,
-        movement_axis="x" if template.plane == "frontal" else "z",
-        dof=template.dof,
-        direction=template.direction,  # type: ignore[arg-type]
-    )
-    counted = getattr(angles, template.dof)
-    reps = segment_reps(counted, parent.info.rate_hz)
+    rate_hz = parent.info.rate_hz
+    angles: HingeJointAngles | SegmentJointAngles
+    if joint in HINGE_JOINTS and pose in HINGE_JOINTS[joint].vertical_axis and side is not None:
+        hint = None
+        if parent.mag is not None and child.mag is not None:
+            inside = (parent.time_us >= t[0]) & (parent.time_us <= t[-1])
+            q9_child = _resample_quat(child.time_us, t, fused_child.quat)
+            hint = heading_difference_9d(q_parent, fused_parent.quat[inside], q_child, q9_child)
+        angles = hinge_joint_angles(
+            q_parent,
+            q_child,
+            g_p,
+            g_c,
+            a_p,
+            a_c,
+            rate_hz,
+            joint=joint,
+            pose=pose,  # type: ignore[arg-type]
+            heading_hint_rad=hint,
+        )
+        counted = angles.flexion_deg
+    else:
+        assert template is not None  # without a template only hinge joints are processed
+        if template.plane == "transverse":
+            raise DataValidationError(
+                f"{template.name}: movements in the transverse plane are not calibrated from the movement yet"
+            )
+        angles = segment_joint_angles(
+            q_parent,
+            q_child,
+            g_p,
+            g_c,
+            a_p,
+            a_c,
+            rate_hz,
+            joint=joint,
+            side=side,
+            pose=pose,
+            movement_axis="x" if template.plane == "frontal" else "z",
+            dof=template.dof,
+            direction=template.direction,  # type: ignore[arg-type]
+        )
+        counted = getattr(angles, template.dof)
+    reps = segment_reps(counted, rate_hz)
     extra = _watched_angles(template, joint, side, angles, t, q_parent, q_child, sensors)
-    quality = rep_quality(counted, parent.info.rate_hz, reps, template, side=side, extra_angles=extra)
+    quality = rep_quality(counted, rate_hz, reps, template, side=side, extra_angles=extra)
     return JointResult(joint, side, t, angles, reps, quality, _summary(joint, side, quality, template))
 
 
