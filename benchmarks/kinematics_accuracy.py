@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from imurehab import SimulatedSession, process_recording, simulate_session
-from imurehab.body.segments import JOINT_SEGMENTS
+from imurehab.body.segments import JOINT_SEGMENTS, sided_segment
 from imurehab.demo import compare_with_truth
 from imurehab.fusion.table import fuse_sensor
-from imurehab.pipeline import EXERCISE_JOINTS, JointResult, _sided
+from imurehab.pipeline import EXERCISE_JOINTS, JointResult
 from imurehab.quaternion import quat_rotate
 
 EXERCISES = (
@@ -96,7 +96,7 @@ def anchor_errors(sim: SimulatedSession, joint: str, side: str | None) -> tuple[
     rec, truth = sim.recording, sim.truth
     parent_seg, child_seg = JOINT_SEGMENTS[joint]
     on = {seg: sid for sid, seg in rec.session.placements.items()}
-    p, c = rec[on[_sided(parent_seg, side)]], rec[on[_sided(child_seg, side)]]
+    p, c = rec[on[sided_segment(parent_seg, side)]], rec[on[sided_segment(child_seg, side)]]
     diff = _inclination_deg(fuse_sensor(c).quat_6d) - _inclination_deg(fuse_sensor(p).quat_6d)
     t_s = (p.time_us - rec.session.start_us) / 1e6
     diff = np.interp(t_s, (c.time_us - rec.session.start_us) / 1e6, diff)

@@ -20,12 +20,12 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from imurehab.analysis.quality import RepQuality, angle_key, rep_quality
+from imurehab.analysis.quality import RepQuality, angle_key, rep_quality, watched_side
 from imurehab.analysis.reps import Rep, segment_reps
 from imurehab.analysis.summary import SessionSummary, summarize_session
 from imurehab.body.angles import HINGE_JOINTS, HingeJointAngles, hinge_joint_angles
 from imurehab.body.calibration import heading_difference_9d
-from imurehab.body.segments import JOINT_SEGMENTS, SegmentJointAngles, segment_joint_angles
+from imurehab.body.segments import JOINT_SEGMENTS, SegmentJointAngles, segment_joint_angles, sided_segment
 from imurehab.errors import DatasetNotFoundError, DataValidationError
 from imurehab.exercises import ExerciseTemplate, list_templates, load_template
 from imurehab.fusion import FusionResult
@@ -37,7 +37,7 @@ from imurehab.quaternion import (
     quat_multiply,
     quat_to_matrix,
 )
-from imurehab.simulate.joints import joint_angles_from_quats
+from imurehab.simulate.joints import DOF_NAMES, joint_angles_from_quats
 from imurehab.store import read_recording, read_table
 from imurehab.store import schema as col
 from imurehab.store.layout import find_parts
@@ -206,16 +206,15 @@ def _watched_angles(
     extra: dict[str, FloatArray] = {}
     if template is None or angles.frame_parent is None or angles.frame_child is None:
         return extra
-    parent_seg, child_seg = (_sided(s, side) for s in JOINT_SEGMENTS[joint])
+    parent_seg, child_seg = (sided_segment(s, side) for s in JOINT_SEGMENTS[joint])
     known = {
         parent_seg: (q_parent, angles.frame_parent),
         child_seg: (q_child, angles.frame_child),
     }
     rest = (angles.static_window.start + angles.static_window.stop) // 2
-    column = {"flexion_deg": 0, "abduction_deg": 1, "rotation_deg": 2}
     for check in template.compensations:
-        w_side = None if check.side is None else side if check.side == "same" else _OTHER.get(side or "")
-        if check.side is not None and w_side is None:
+        ok, w_side = watched_side(check, side)
+        if not ok:
             continue
         key = angle_key(check.joint, w_side, check.dof)
         if check.joint == joint and w_side == side:
@@ -223,7 +222,7 @@ def _watched_angles(
             continue
         if template.pose == "sitting" and check.joint in ("hip", "knee"):
             continue
-        pair = [_sided(s, w_side) for s in JOINT_SEGMENTS[check.joint]]
+        pair = [sided_segment(s, w_side) for s in JOINT_SEGMENTS[check.joint]]
         frames: list[tuple[FloatArray, FloatArray] | None] = [known.get(seg) for seg in pair]
         if all(f is None for f in frames):
             continue
@@ -244,11 +243,8 @@ def _watched_angles(
                 quat_multiply(qp, quat_from_matrix(fp)),
                 quat_multiply(qc, quat_from_matrix(fc)),
             )
-            extra[key] = ang[:, column[check.dof]]
+            extra[key] = ang[:, DOF_NAMES.index(check.dof)]
     return extra
-
-
-_OTHER: Final[dict[str, str]] = {"left": "right", "right": "left"}
 
 
 def _summary(
@@ -320,11 +316,6 @@ def _rep_rows(j: JointResult, exercise: str | None) -> pl.DataFrame:
         },
         schema=col.polars_schema(col.REPS),
     )
-
-
-def _sided(segment: str, side: str | None) -> str:
-    """``thigh`` + ``right`` → ``thigh_right``; midline segments (pelvis, trunk, head) have no side."""
-    return segment if side is None or segment in ("pelvis", "trunk", "head") else f"{segment}_{side}"
 
 
 def _wanted(template: ExerciseTemplate | None, exercise: str | None) -> list[tuple[str, str | None, str]]:
@@ -461,7 +452,7 @@ def process_recording(
     notes: list[str] = []
     for joint, side, pose in _wanted(template, exercise):
         parent_seg, child_seg = JOINT_SEGMENTS[joint]
-        p_seg, c_seg = _sided(parent_seg, side), _sided(child_seg, side)
+        p_seg, c_seg = sided_segment(parent_seg, side), sided_segment(child_seg, side)
         p_id, c_id = on_segment.get(p_seg), on_segment.get(c_seg)
         label = joint if side is None else f"{joint} {side}"
         if p_id is None or c_id is None:
@@ -486,7 +477,9 @@ def process_recording(
     if template is not None and not joints and not notes:
         parent_seg, child_seg = JOINT_SEGMENTS[template.joint]
         need = " and ".join(
-            dict.fromkeys(_sided(seg, side) for side in template.sides for seg in (parent_seg, child_seg))
+            dict.fromkeys(
+                sided_segment(seg, side) for side in template.sides for seg in (parent_seg, child_seg)
+            )
         )
         notes.append(f"{exercise}: no {template.joint} to compute: needs sensors placed on {need}")
     angle_frames = [_joint_angle_rows(j) for j in joints]

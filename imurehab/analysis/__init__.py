@@ -10,6 +10,7 @@ from imurehab.analysis.quality import (
     angle_key,
     compensation_flag,
     rep_quality,
+    watched_side,
 )
 from imurehab.analysis.reps import Rep, segment_reps
 from imurehab.analysis.smoothness import log_dimensionless_jerk, sparc
@@ -45,4 +46,5 @@ __all__ = [
     "segment_reps",
     "sparc",
     "summarize_session",
+    "watched_side",
 ]

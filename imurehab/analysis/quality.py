@@ -34,6 +34,7 @@ __all__ = [
     "angle_key",
     "compensation_flag",
     "rep_quality",
+    "watched_side",
 ]
 
 FLAG_ROM_SHORT: Final[str] = "rom_short"
@@ -181,13 +182,39 @@ def _short_of_target(rep: Rep, template: ExerciseTemplate) -> bool:
     return rep.min_deg - template.target_deg > tol
 
 
-def _watched_key(check: CompensationCheck, side: str | None) -> str | None:
+def watched_side(check: CompensationCheck, side: str | None) -> tuple[bool, str | None]:
+    """Which side's joint a compensation check watches when the exercise is done on ``side``.
+
+    Parameters
+    ----------
+    check : CompensationCheck
+        A template's check (``side`` None for a midline joint, ``"same"`` or ``"other"``).
+    side : {"left", "right"} or None
+        The side exercised.
+
+    Returns
+    -------
+    (bool, str or None)
+        Whether the check can be watched at all (a sided check needs the exercised side), and the
+        watched side (None for a midline joint).
+
+    Examples
+    --------
+    >>> from imurehab.exercises import CompensationCheck
+    >>> check = CompensationCheck("leg-roll", "hip", "other", "rotation_deg", 10.0, "keep still")
+    >>> watched_side(check, "right"), watched_side(check, None)
+    ((True, 'left'), (False, None))
+    """
     if check.side is None:
-        return angle_key(check.joint, None, check.dof)
+        return True, None
     if side is None:
-        return None
-    watched = side if check.side == "same" else {"left": "right", "right": "left"}[side]
-    return angle_key(check.joint, watched, check.dof)
+        return False, None
+    return True, side if check.side == "same" else {"left": "right", "right": "left"}[side]
+
+
+def _watched_key(check: CompensationCheck, side: str | None) -> str | None:
+    ok, watched = watched_side(check, side)
+    return angle_key(check.joint, watched, check.dof) if ok else None
 
 
 def _movement_window(speed: npt.NDArray[np.float64], rep: Rep, lo: int, hi: int) -> slice:

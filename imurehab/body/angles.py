@@ -24,6 +24,7 @@ from imurehab.body.calibration import (
     estimate_hinge_axes,
     find_static_window,
     heading_offset,
+    most_active_window,
     segment_frame,
 )
 from imurehab.body.joint_center import distal_joint_lever, joint_center_mismatch, rotation_pivot
@@ -195,18 +196,6 @@ def _angles_for(
 _DECISION_S: Final[float] = 180.0
 
 
-def _decision_window(gyr_child: FloatArray, rate_hz: float) -> slice:
-    """The :data:`_DECISION_S` seconds in which the child turns most (the whole recording if shorter)."""
-    n, m = len(gyr_child), int(_DECISION_S * rate_hz)
-    if n <= m:
-        return slice(0, n)
-    energy = np.cumsum(np.concatenate([[0.0], np.sum(gyr_child**2, axis=1)]))
-    step = max(1, m // 10)
-    starts = np.arange(0, n - m + 1, step)
-    best = int(starts[np.argmax(energy[starts + m] - energy[starts])])
-    return slice(best, best + m)
-
-
 def _wrapped_deg(a: FloatArray) -> FloatArray:
     return np.degrees(np.abs(np.angle(np.exp(1j * a))))
 
@@ -362,7 +351,7 @@ def hinge_joint_angles(
     # rotations equally, and only the magnetometer, the parent's pivot or the joint centre's accelerations
     # tell them apart. The choice is one per session: it is made on the few minutes in which the child
     # moves most (as good as an hour, and cheap), then the chosen solution is computed over everything.
-    w = _decision_window(gyr_child, rate_hz)
+    w = most_active_window(gyr_child, rate_hz, _DECISION_S)
     qp, qc, ap, gp, ac, gc = q_parent[w], q_child[w], acc_parent[w], gyr_parent[w], acc_child[w], gyr_child[w]
     lo, hi = jdef.flexion_range_deg
     cands = []

@@ -38,6 +38,7 @@ __all__ = [
     "find_static_window",
     "heading_difference_9d",
     "heading_offset",
+    "most_active_window",
     "segment_frame",
 ]
 
@@ -68,6 +69,35 @@ class HingeAxes:
     child: FloatArray
     residual_rad_s: float
     method: str
+
+
+def most_active_window(gyr: FloatArray, rate_hz: float, seconds: float = 180.0) -> slice:
+    """The ``seconds`` in which a sensor turns most (the whole recording if shorter).
+
+    Windows start every tenth of their length; "most" is the largest sum of squared angular rates.
+
+    Parameters
+    ----------
+    gyr : ndarray, shape (N, 3)
+        Angular rates [rad/s].
+    rate_hz : float
+        Sampling rate [Hz].
+    seconds : float
+        Window length [s].
+
+    Examples
+    --------
+    >>> g = np.zeros((1000, 3)); g[700:900, 0] = 1.0
+    >>> most_active_window(g, 100.0, seconds=2.0)
+    slice(700, 900, None)
+    """
+    n, m = len(gyr), int(seconds * rate_hz)
+    if n <= m:
+        return slice(0, n)
+    energy = np.cumsum(np.concatenate([[0.0], np.sum(gyr**2, axis=1)]))
+    starts = np.arange(0, n - m + 1, max(1, m // 10))
+    best = int(starts[np.argmax(energy[starts + m] - energy[starts])])
+    return slice(best, best + m)
 
 
 def find_static_window(

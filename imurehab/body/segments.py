@@ -37,12 +37,19 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from imurehab.body.calibration import align_heading, find_static_window, heading_offset
+from imurehab.body.calibration import align_heading, find_static_window, heading_offset, most_active_window
 from imurehab.errors import DataValidationError
 from imurehab.quaternion import quat_from_matrix, quat_multiply, quat_rotate
-from imurehab.simulate.joints import joint_angles_from_quats
+from imurehab.simulate.joints import DOF_NAMES, joint_angles_from_quats
 
-__all__ = ["JOINT_SEGMENTS", "SegmentJointAngles", "segment_joint_angles", "up_axis"]
+__all__ = [
+    "JOINT_SEGMENTS",
+    "MIDLINE_SEGMENTS",
+    "SegmentJointAngles",
+    "segment_joint_angles",
+    "sided_segment",
+    "up_axis",
+]
 
 FloatArray = npt.NDArray[np.float64]
 Axis = Literal["x", "y", "z"]
@@ -57,7 +64,28 @@ JOINT_SEGMENTS: Final[dict[str, tuple[str, str]]] = {
 }
 """Joint → (parent segment, child segment), without the side suffix."""
 
-_INDEX: Final = {"x": 0, "y": 1, "z": 2}
+MIDLINE_SEGMENTS: Final[frozenset[str]] = frozenset({"pelvis", "trunk", "head"})
+"""Segments on the body's midline: their names carry no side."""
+
+
+def sided_segment(segment: str, side: str | None) -> str:
+    """A segment's name on one side: ``thigh`` + ``right`` → ``thigh_right``; midline names unchanged.
+
+    Parameters
+    ----------
+    segment : str
+        Segment name without side (``"thigh"``, ``"pelvis"``).
+    side : {"left", "right"} or None
+        The side (None for a midline joint).
+
+    Examples
+    --------
+    >>> sided_segment("thigh", "right"), sided_segment("trunk", "left"), sided_segment("shank", None)
+    ('thigh_right', 'trunk', 'shank')
+    """
+    return segment if side is None or segment in MIDLINE_SEGMENTS else f"{segment}_{side}"
+
+
 _MIN_MOVING_RAD_S: Final[float] = 0.2  # the child must turn faster than this (RMS, most active part)
 
 
@@ -150,16 +178,6 @@ def _frame(up_name: Axis, up: FloatArray, other_name: Axis, other: FloatArray) -
     return np.column_stack([axes["x"], axes["y"], axes["z"]])
 
 
-def _active_window(gyr: FloatArray, rate_hz: float) -> slice:
-    """The (at most) 180 s in which the segment turns most."""
-    n = len(gyr)
-    m = min(n, int(180.0 * rate_hz))
-    energy = np.cumsum(np.concatenate([[0.0], np.sum(gyr**2, axis=1)]))
-    starts = np.arange(0, n - m + 1, max(1, m // 10))
-    s = int(starts[np.argmax(energy[starts + m] - energy[starts])])
-    return slice(s, s + m)
-
-
 def _principal_axis(gyr: FloatArray) -> tuple[FloatArray, float, float]:
     """The dominant rotation axis, the share of angular-rate energy about it, and the RMS rate [rad/s]."""
     values, vectors = np.linalg.eigh(gyr.T @ gyr)
@@ -231,7 +249,7 @@ def segment_joint_angles(
     static = find_static_window([gyr_parent, gyr_child], rate_hz, search_s=30.0)
     up_p_name, up_c_name = up_axis(parent_seg, pose), up_axis(child_seg, pose)
     up_p, up_c = acc_parent[static].mean(axis=0), acc_child[static].mean(axis=0)
-    w = _active_window(gyr_child, rate_hz)
+    w = most_active_window(gyr_child, rate_hz)
     axis, planarity, rms = _principal_axis(gyr_child[w])
     if rms < _MIN_MOVING_RAD_S:
         raise DataValidationError("the moving segment barely turns: its axis of movement cannot be found")
@@ -251,7 +269,7 @@ def segment_joint_angles(
         t0 = (static.start + static.stop) // 2
         in_earth = quat_rotate(q_child[t0], axis)
         in_parent = quat_rotate(np.array([q_parent[t0][0], *(-q_parent[t0][1:])]), in_earth)
-    column = {"flexion_deg": 0, "abduction_deg": 1, "rotation_deg": 2}[dof]
+    column = DOF_NAMES.index(dof)
     best: tuple[float, SegmentJointAngles] | None = None
     for sign in (1.0, -1.0):
         frame_c = _frame(up_c_name, up_c, movement_axis, sign * axis)

@@ -15,7 +15,9 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from imurehab.analysis.quality import watched_side
 from imurehab.body.angles import HINGE_JOINTS
+from imurehab.body.segments import sided_segment
 from imurehab.errors import DataValidationError
 from imurehab.exercises import ExerciseTemplate
 from imurehab.feedback.events import CueEvent
@@ -23,6 +25,7 @@ from imurehab.feedback.joint import KEEP_S, Calibration, HingeJoint, TiltJoint
 from imurehab.feedback.reps import RepDetector, RepTargets, WatchedChannel
 from imurehab.feedback.track import SensorTrack
 from imurehab.quaternion import quat_rotate_inverse
+from imurehab.simulate.joints import DOF_NAMES
 
 __all__ = ["TILT_JOINTS", "FeedbackEngine", "required_segments"]
 
@@ -38,7 +41,6 @@ TILT_JOINTS: Final[dict[str, tuple[str, str | None]]] = {
 # Compensation checks on other joints, watched as the tilt of one segment (rotation about the vertical
 # is invisible to tilt, so axial-rotation checks are not watched this way).
 _TILT_PROXIES: Final[dict[str, str]] = {"lumbar": "trunk", "shoulder": "upper_arm"}
-_DOF_COLUMN: Final[dict[str, int]] = {"flexion_deg": 0, "abduction_deg": 1, "rotation_deg": 2}
 _TRIM_EVERY_S: Final[float] = 5.0
 _POSE_TEXT: Final[dict[str, str]] = {
     "sitting": "sitting upright",
@@ -49,10 +51,6 @@ _POSE_TEXT: Final[dict[str, str]] = {
 
 def _rounded(arms: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
     return tuple((round(a, 3), round(b, 3)) for a, b in arms)
-
-
-def _segment(name: str, side: str | None) -> str:
-    return name if side is None or name in ("pelvis", "trunk", "head") else f"{name}_{side}"
 
 
 def required_segments(template: ExerciseTemplate, side: str | None) -> tuple[str, ...]:
@@ -78,9 +76,9 @@ def required_segments(template: ExerciseTemplate, side: str | None) -> tuple[str
     """
     if template.joint in HINGE_JOINTS:
         jdef = HINGE_JOINTS[template.joint]
-        return (_segment(jdef.parent, side), _segment(jdef.child, side))
+        return (sided_segment(jdef.parent, side), sided_segment(jdef.child, side))
     if template.joint in TILT_JOINTS:
-        return (_segment(TILT_JOINTS[template.joint][0], side),)
+        return (sided_segment(TILT_JOINTS[template.joint][0], side),)
     raise DataValidationError(f"no live model for the {template.joint} yet", column="joint")
 
 
@@ -162,7 +160,7 @@ class FeedbackEngine:
         else:
             ref = TILT_JOINTS[template.joint][1]
             self.model = TiltJoint(on_segment[segs[0]], on_segment.get(ref) if ref else None, rate_hz)
-        self._dof = _DOF_COLUMN[template.dof]
+        self._dof = DOF_NAMES.index(template.dof)
         self.channels: list[tuple[WatchedChannel, str | int]] = []  # (channel, sensor id or angle column)
         self.unwatched: list[str] = []
         self._bind_checks(on_segment)
@@ -179,9 +177,7 @@ class FeedbackEngine:
     def _bind_checks(self, on_segment: Mapping[str, str]) -> None:
         hinge = isinstance(self.model, HingeJoint)
         for chk in self.template.compensations:
-            side = {"same": self.side, "other": {"left": "right", "right": "left"}.get(self.side or "")}.get(
-                chk.side or "", None
-            )
+            _, side = watched_side(chk, self.side)
             channel = WatchedChannel(chk.name, chk.cue, chk.max_change_deg, vector=False)
             if (
                 chk.joint == self.template.joint
@@ -189,10 +185,10 @@ class FeedbackEngine:
                 and hinge
                 and chk.dof != self.template.dof
             ):
-                self.channels.append((channel, _DOF_COLUMN[chk.dof]))
+                self.channels.append((channel, DOF_NAMES.index(chk.dof)))
                 continue
             proxy = _TILT_PROXIES.get(chk.joint)
-            sid = None if proxy is None else on_segment.get(_segment(proxy, side))
+            sid = None if proxy is None else on_segment.get(sided_segment(proxy, side))
             if sid is not None and chk.dof != "rotation_deg" and chk.joint != self.template.joint:
                 self.channels.append(
                     (WatchedChannel(chk.name, chk.cue, chk.max_change_deg, vector=True), sid)
