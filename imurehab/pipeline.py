@@ -162,10 +162,6 @@ def _resample(t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], values
     return np.column_stack([np.interp(t_dst, t_src, values[:, k]) for k in range(values.shape[1])])
 
 
-def _resample_quat(t_src: npt.NDArray[np.int64], t_dst: npt.NDArray[np.int64], q: FloatArray) -> FloatArray:
-    return quat_interp(t_src, q, t_dst)
-
-
 def _watched_angles(
     template: ExerciseTemplate | None,
     joint: str,
@@ -271,7 +267,7 @@ def _common_grid(
     return (
         t,
         fused_parent.quat_6d[inside],
-        _resample_quat(child.time_us, t, fused_child.quat_6d),
+        quat_interp(child.time_us, fused_child.quat_6d, t),
         parent.gyr[inside],
         _resample(child.time_us, t, child.gyr),
         parent.acc[inside],
@@ -348,7 +344,7 @@ def _joint(
         hint = None
         if parent.mag is not None and child.mag is not None:
             inside = (parent.time_us >= t[0]) & (parent.time_us <= t[-1])
-            q9_child = _resample_quat(child.time_us, t, fused_child.quat)
+            q9_child = quat_interp(child.time_us, fused_child.quat, t)
             hint = heading_difference_9d(q_parent, fused_parent.quat[inside], q_child, q9_child)
         angles = hinge_joint_angles(
             q_parent,
