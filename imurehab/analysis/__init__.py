@@ -1,5 +1,17 @@
 """Clinical analysis: repetitions, range of motion, movement quality, session summaries and norms."""
 
+from imurehab.analysis.acwr import (
+    ACUTE_DAYS,
+    ACWR_CAVEAT,
+    ACWR_SOURCES,
+    CHRONIC_DAYS,
+    acwr_ewma,
+    acwr_rolling,
+    daily_load,
+    ewma,
+    ewma_lambda,
+    weekly_load,
+)
 from imurehab.analysis.norms import AAOS_SOURCE, NORMAL_RANGES, NormalRange, normal_range
 from imurehab.analysis.quality import (
     FLAG_INCOMPLETE,
@@ -25,6 +37,10 @@ from imurehab.analysis.summary import (
 
 __all__ = [
     "AAOS_SOURCE",
+    "ACUTE_DAYS",
+    "ACWR_CAVEAT",
+    "ACWR_SOURCES",
+    "CHRONIC_DAYS",
     "FLAG_INCOMPLETE",
     "FLAG_ROM_SHORT",
     "FLAG_TOO_FAST",
@@ -37,9 +53,14 @@ __all__ = [
     "RepQuality",
     "SessionChange",
     "SessionSummary",
+    "acwr_ewma",
+    "acwr_rolling",
     "angle_key",
     "compare_sessions",
     "compensation_flag",
+    "daily_load",
+    "ewma",
+    "ewma_lambda",
     "log_dimensionless_jerk",
     "normal_range",
     "rep_quality",
@@ -47,4 +68,5 @@ __all__ = [
     "sparc",
     "summarize_session",
     "watched_side",
+    "weekly_load",
 ]
