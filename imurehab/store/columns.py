@@ -12,6 +12,7 @@ from typing import Final
 __all__ = [
     "ABDUCTION_DEG",
     "ACC",
+    "ACCEL_EVENTS",
     "ACC_RANGE_MPS2",
     "ACC_X",
     "ACC_Y",
@@ -23,6 +24,13 @@ __all__ = [
     "BOOT_ID",
     "CLOCKS",
     "CLOCK_UNCERTAINTY_US",
+    "COUNTS",
+    "COUNTS_VM",
+    "COUNTS_X",
+    "COUNTS_Y",
+    "COUNTS_Z",
+    "COVERED_S",
+    "DECEL_EVENTS",
     "DEVICE_CLOCK_HZ",
     "DEVICE_TIME",
     "DRIFT_PPM",
@@ -46,10 +54,16 @@ __all__ = [
     "GYR_Z",
     "HAS_DEVICE_TIME",
     "HAS_MAG",
+    "IMPACTS",
+    "IMPACTS_2_3G",
+    "IMPACTS_3_5G",
+    "IMPACTS_5_8G",
+    "IMPACTS_8G_PLUS",
     "JOINT",
     "JOINT_ANGLES",
     "LAST_TIME",
     "LOAD",
+    "LOAD_VERSION",
     "LOG_VERIFIED",
     "MAD_MG",
     "MAG",
@@ -68,6 +82,11 @@ __all__ = [
     "ORIENTATION",
     "PLACEMENTS",
     "PLAYERLOAD",
+    "PLAYERLOADS",
+    "PLAYERLOAD_2D",
+    "PLAYERLOAD_FWD",
+    "PLAYERLOAD_SIDE",
+    "PLAYERLOAD_UP",
     "QUAT",
     "Q_W",
     "Q_X",
@@ -93,6 +112,8 @@ __all__ = [
     "START",
     "START_TIME",
     "STATION",
+    "STEP_CADENCE_SPM",
+    "STROKE_CADENCE_SPM",
     "SUBJECT",
     "TABLES",
     "TIME",
@@ -213,9 +234,52 @@ MAX_DEG: Final = "max_deg"
 DURATION_S: Final = "duration_s"
 
 # --- load -----------------------------------------------------------------------------------------
+# Definitions, units and sources of every metric: docs/load-metrics.md and imurehab.analysis.load.
 EPOCH_START: Final = "epoch_start"
+"""Start of the epoch, a whole multiple of ``epoch_s`` since 1970-01-01 UTC, ``timestamp[us, UTC]``."""
 EPOCH_S: Final = "epoch_s"
+"""Nominal epoch length [s]."""
 PLAYERLOAD: Final = "playerload"
+"""PlayerLoad 3D [AU]: Σ √(Δfwd² + Δside² + Δup²) / 100, acceleration in g, at 100 Hz."""
 ENMO_MG: Final = "enmo_mg"
+"""Mean of max(‖a‖ − 1 g, 0) over the epoch [mg] (GGIR ENMO)."""
 MAD_MG: Final = "mad_mg"
+"""Mean amplitude deviation of ‖a‖ [mg] (GGIR MAD; 5 s windows, averaged over the epoch)."""
 STATION: Final = "station"
+# schema version 3: the open load metrics of imurehab.analysis.load
+LOAD_VERSION: Final = "load_version"
+"""Version of the metric definitions a row was computed with (``LOAD_METRICS_VERSION``)."""
+COVERED_S: Final = "covered_s"
+"""Seconds of data in the epoch: samples in it / sampling rate (less than ``epoch_s`` at edges, gaps)."""
+PLAYERLOAD_2D: Final = "playerload_2d"
+"""PlayerLoad of the forward and sideways axes only (no vertical) [AU]."""
+PLAYERLOAD_FWD: Final = "playerload_fwd"
+PLAYERLOAD_SIDE: Final = "playerload_side"
+PLAYERLOAD_UP: Final = "playerload_up"
+PLAYERLOADS: Final[tuple[str, str, str, str, str]] = (
+    PLAYERLOAD,
+    PLAYERLOAD_2D,
+    PLAYERLOAD_FWD,
+    PLAYERLOAD_SIDE,
+    PLAYERLOAD_UP,
+)
+"""PlayerLoad columns in the order of ``axes`` ``"3d", "2d", "fwd", "side", "up"`` [AU]."""
+IMPACTS_2_3G: Final = "impacts_2_3g"
+IMPACTS_3_5G: Final = "impacts_3_5g"
+IMPACTS_5_8G: Final = "impacts_5_8g"
+IMPACTS_8G_PLUS: Final = "impacts_8g_plus"
+IMPACTS: Final[tuple[str, str, str, str]] = (IMPACTS_2_3G, IMPACTS_3_5G, IMPACTS_5_8G, IMPACTS_8G_PLUS)
+"""Impact counts by peak ‖a‖ zone: [2, 3), [3, 5), [5, 8) and ≥ 8 g (int64)."""
+COUNTS_X: Final = "counts_x"
+COUNTS_Y: Final = "counts_y"
+COUNTS_Z: Final = "counts_z"
+COUNTS_VM: Final = "counts_vm"
+COUNTS: Final[tuple[str, str, str]] = (COUNTS_X, COUNTS_Y, COUNTS_Z)
+"""ActiGraph-compatible activity counts per sensor axis (int64); ``counts_vm`` their vector magnitude."""
+ACCEL_EVENTS: Final = "accel_events"
+DECEL_EVENTS: Final = "decel_events"
+"""Forward acceleration / deceleration events starting in the epoch (int64), from the sensor alone."""
+STEP_CADENCE_SPM: Final = "step_cadence_spm"
+"""Dominant step frequency in the epoch [steps/min], null when the signal is not periodic in the band."""
+STROKE_CADENCE_SPM: Final = "stroke_cadence_spm"
+"""Dominant stroke frequency in the epoch [strokes/min], null when the signal is not periodic in the band."""

@@ -44,11 +44,13 @@ __all__ = [
 ]
 __all__ += cols.__all__
 
-SCHEMA_VERSION: Final[int] = 2
+SCHEMA_VERSION: Final[int] = 3
 """Version of the canonical schemas below; written into every file's footer metadata.
 
 History: 1, the first version; 2, ``sessions.sensors`` gained ``serial``, ``clock_uncertainty_us``,
-``log_verified`` and ``clocks`` (the fitted device clock of each boot)."""
+``log_verified`` and ``clocks`` (the fitted device clock of each boot); 3, ``load`` gained the open load
+metrics (``load_version``, ``covered_s``, PlayerLoad 2D and per axis, impacts per g-zone, activity
+counts, acceleration/deceleration events, step and stroke cadence), all nullable."""
 
 # --- types ----------------------------------------------------------------------------------------
 _TS: Final = pa.timestamp("us", tz="UTC")
@@ -162,6 +164,17 @@ ARROW_SCHEMAS: Final[Mapping[str, pa.Schema]] = MappingProxyType(
                 _req(cols.EPOCH_S, _F64),
                 *(_opt(c, _F64) for c in (cols.PLAYERLOAD, cols.ENMO_MG, cols.MAD_MG)),
                 _opt(cols.STATION, _STR),
+                # schema version 3: the open load metrics (imurehab.analysis.load)
+                _opt(cols.LOAD_VERSION, _STR),
+                _opt(cols.COVERED_S, _F64),
+                *(_opt(c, _F64) for c in cols.PLAYERLOADS[1:]),
+                *(_opt(c, pa.int64()) for c in cols.IMPACTS),
+                *(_opt(c, pa.int64()) for c in cols.COUNTS),
+                _opt(cols.COUNTS_VM, _F64),
+                _opt(cols.ACCEL_EVENTS, pa.int64()),
+                _opt(cols.DECEL_EVENTS, pa.int64()),
+                _opt(cols.STEP_CADENCE_SPM, _F64),
+                _opt(cols.STROKE_CADENCE_SPM, _F64),
             ]
         ),
     }
