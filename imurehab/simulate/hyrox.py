@@ -8,6 +8,10 @@ which the subject stands (or sits down on the rower), and every station is count
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from imurehab.errors import SimulationError
@@ -18,7 +22,16 @@ from imurehab.simulate.reps import RepDraft, plan_reps
 from imurehab.simulate.trajectory import MinJerkPath
 from imurehab.simulate.truth import PhaseTruth
 
-__all__ = ["HYROX_PHASES", "MIN_HYROX_DURATION_S", "hyrox_program"]
+__all__ = [
+    "HYROX_PHASES",
+    "MIN_HYROX_DURATION_S",
+    "RepPlan",
+    "hyrox_program",
+    "lunges",
+    "rowing",
+    "sequence_weights",
+    "wall_balls",
+]
 
 HYROX_PHASES = ("running", "wall-balls", "lunges", "rowing")
 """Phase labels, in order."""
@@ -32,15 +45,83 @@ MIN_HYROX_DURATION_S = 60.0
 _BOTH = ("right", "left")
 
 
-def _knees(label: str, t0: float, t1: float, sides: tuple[str, ...] = _BOTH) -> list[RepWindow]:
-    return [RepWindow(label, "knee", s, t0, t1) for s in sides]
+@dataclass(frozen=True)
+class RepPlan:
+    """How a station's reps are laid out: how many, how fast, where the athlete rests, which do not count.
+
+    The defaults (as many reps as fit, nominal tempo, no rests, every rep valid) draw exactly the random
+    numbers the short HYROX sequence always drew.
+
+    Attributes
+    ----------
+    reps : int, optional
+        Exactly this many reps (None: as many as fit before ``until_s``).
+    tempo : float
+        Duration factor of every rep phase (0.8: 25 % faster strokes than nominal).
+    rests_s : mapping
+        Rep index (0-based) → rest [s] taken before that rep (sets broken up, a pause for breath).
+    no_reps : frozenset of int
+        Rep indices performed short of the standard (a wall ball squat not deep enough); their windows are
+        flagged ``incomplete`` and they do not count toward the station's total.
+    """
+
+    reps: int | None = None
+    tempo: float = 1.0
+    rests_s: Mapping[int, float] = field(default_factory=dict)
+    no_reps: frozenset[int] = frozenset()
+
+    def start(self, t0: float, index: int) -> float:
+        """Start of rep ``index`` [s] when the previous one allows it at ``t0``."""
+        return t0 + self.rests_s.get(index, 0.0)
+
+
+def sequence_weights(spans: Sequence[tuple[float, float]]) -> list[MinJerkPath]:
+    """Blending weights of activities that follow one another.
+
+    Parameters
+    ----------
+    spans : sequence of (start, end)
+        Where each activity is alone [s]; activity ``i + 1`` starts after activity ``i`` ends, and the
+        weights cross over (minimum-jerk) between ``end[i]`` and ``start[i + 1]``.
+
+    Returns
+    -------
+    list of MinJerkPath
+        One weight per activity, 1 on its span, 0 away from it; they sum to one at every time.
+    """
+    weights = []
+    for i, (start, end) in enumerate(spans):
+        times, values = [], []
+        if i > 0:
+            times += [spans[i - 1][1], start]
+            values += [0.0, 1.0]
+        if i < len(spans) - 1:
+            times += [end, spans[i + 1][0]]
+            values += [1.0, 0.0]
+        weights.append(MinJerkPath(np.array(times or [start]), np.array(values or [1.0])))
+    return weights
+
+
+def _knees(
+    label: str, t0: float, t1: float, sides: tuple[str, ...] = _BOTH, *, incomplete: bool = False
+) -> list[RepWindow]:
+    return [RepWindow(label, "knee", s, t0, t1, incomplete=incomplete) for s in sides]
 
 
 def wall_balls(
-    rng: np.random.Generator, skeleton: Skeleton, t_start: float, until_s: float, station: float
+    rng: np.random.Generator,
+    skeleton: Skeleton,
+    t_start: float,
+    until_s: float | None,
+    station: float,
+    plan: RepPlan | None = None,
 ) -> tuple[PoseBlend, list[RepWindow]]:
-    """Squat with a medicine ball at the chest, drive up and throw it overhead, catch, repeat."""
+    """Squat with a medicine ball at the chest, drive up and throw it overhead, catch, repeat.
+
+    A no-rep (``plan.no_reps``) squats to only 45–65 % of the depth (hips above the knees).
+    """
     del skeleton
+    plan = RepPlan() if plan is None else plan
     base: Pose = {
         f"{j}_{s}": v
         for s in _BOTH
@@ -60,9 +141,13 @@ def wall_balls(
             f"ankle_{s}": (-15.0, 0.0, 0.0),
         }
 
-    def make(rng: np.random.Generator, t0: float, _: int) -> RepDraft:
-        f = 1.0 + 0.08 * float(np.clip(rng.standard_normal(), -2.5, 2.5))
+    def make(rng: np.random.Generator, t0: float, i: int) -> RepDraft:
+        t0 = plan.start(t0, i)
+        f = plan.tempo * (1.0 + 0.08 * float(np.clip(rng.standard_normal(), -2.5, 2.5)))
         a = float(rng.uniform(0.9, 1.0))
+        short = i in plan.no_reps
+        if short:
+            a *= float(rng.uniform(0.45, 0.65))
         t1 = t0 + 0.9 * f  # bottom of the squat
         t2 = t1 + 0.6 * f  # standing, ball released
         release = t2 + 0.15
@@ -70,7 +155,7 @@ def wall_balls(
         end = caught + 0.5 * f
         legs = [(t0, 0.0), (t1, a), (t2, 0.0)]
         arms = [(t1 + 0.35 * f, 0.0), (release, 1.0), (caught, 1.0), (end, 0.0)]
-        return RepDraft(t0, end, [legs, arms], _knees("wall-balls", t0, end))
+        return RepDraft(t0, end, [legs, arms], _knees("wall-balls", t0, end, incomplete=short))
 
     paths, windows, _ = plan_reps(
         rng,
@@ -78,7 +163,7 @@ def wall_balls(
         initial=[0.0, 0.0],
         t_start=t_start,
         pause_s=(0.2, 0.8),
-        reps=None,
+        reps=plan.reps,
         until_s=until_s,
         what="hyrox wall balls",
     )
@@ -87,10 +172,24 @@ def wall_balls(
 
 
 def lunges(
-    rng: np.random.Generator, skeleton: Skeleton, t_start: float, until_s: float, station: float
+    rng: np.random.Generator,
+    skeleton: Skeleton,
+    t_start: float,
+    until_s: float | None,
+    station: float,
+    plan: RepPlan | None = None,
+    *,
+    step_per_height: float = 0.4,
+    arms: Pose | None = None,
+    label: str = "lunges",
 ) -> tuple[PoseBlend, list[RepWindow], float]:
-    """Walking lunges, legs alternating, one step forward per rep; returns the end position too."""
-    step_m = 0.4 * skeleton.height_m
+    """Walking lunges, legs alternating, one step forward per rep; returns the end position too.
+
+    ``step_per_height`` is the step length as a fraction of body height; ``arms`` a pose held
+    throughout (a sandbag on the shoulders); ``label`` names the reps and the activity.
+    """
+    plan = RepPlan() if plan is None else plan
+    step_m = step_per_height * skeleton.height_m
     terms: list[Pose] = []
     for front, back in (("right", "left"), ("left", "right")):
         terms.append(
@@ -115,7 +214,8 @@ def lunges(
         )
 
     def make(rng: np.random.Generator, t0: float, i: int) -> RepDraft:
-        f = 1.0 + 0.1 * float(np.clip(rng.standard_normal(), -2.5, 2.5))
+        t0 = plan.start(t0, i)
+        f = plan.tempo * (1.0 + 0.1 * float(np.clip(rng.standard_normal(), -2.5, 2.5)))
         a = float(rng.uniform(0.85, 1.0))
         t1 = t0 + 0.6 * f
         t2 = t1 + 0.8 * f
@@ -127,7 +227,7 @@ def lunges(
         side = i % 2
         knots = [step, drop, idle, idle] if side == 0 else [idle, idle, step, drop]
         forward = [(t0, station + i * step_m), (t4, station + (i + 1) * step_m)]
-        return RepDraft(t0, t4, [*knots, forward], _knees("lunges", t0, t4, (_BOTH[side],)))
+        return RepDraft(t0, t4, [*knots, forward], _knees(label, t0, t4, (_BOTH[side],)))
 
     paths, windows, _ = plan_reps(
         rng,
@@ -135,20 +235,29 @@ def lunges(
         initial=[0.0, 0.0, 0.0, 0.0, station],
         t_start=t_start,
         pause_s=(0.3, 0.7),
-        reps=None,
+        reps=plan.reps,
         until_s=until_s,
         what="hyrox lunges",
     )
     forward = paths[4]
     root = RootSpec(forward=forward, up="ground", right=0.0)
-    blend = PoseBlend("lunges", {}, tuple(zip(paths[:4], terms, strict=True)), root)
+    blend = PoseBlend(label, arms or {}, tuple(zip(paths[:4], terms, strict=True)), root)
     return blend, windows, float(forward.values[-1])
 
 
 def rowing(
-    rng: np.random.Generator, skeleton: Skeleton, t_start: float, until_s: float, station: float
+    rng: np.random.Generator,
+    skeleton: Skeleton,
+    t_start: float,
+    until_s: float | None,
+    station: float,
+    plan: RepPlan | None = None,
 ) -> tuple[PoseBlend, list[RepWindow]]:
-    """Rowing ergometer strokes at ≈ 28–32 per minute: legs, trunk, arms on the drive; reverse on recovery."""
+    """Rowing ergometer strokes: legs, trunk, arms on the drive; reverse on recovery.
+
+    About 28 strokes per minute at ``plan.tempo`` 1 (the factor scales every stroke's duration).
+    """
+    plan = RepPlan() if plan is None else plan
     catch: Pose = {"pelvis": (15.0, 0.0, 0.0), "lumbar": (10.0, 0.0, 0.0)}
     legs: Pose = {}
     trunk: Pose = {"pelvis": (-30.0, 0.0, 0.0), "lumbar": (-15.0, 0.0, 0.0)}
@@ -169,8 +278,9 @@ def rowing(
         trunk |= {f"hip_{s}": (-30.0, 0.0, 0.0)}
         arms |= {f"shoulder_{s}": (-100.0, 0.0, 0.0), f"elbow_{s}": (100.0, 0.0, 0.0)}
 
-    def make(rng: np.random.Generator, t0: float, _: int) -> RepDraft:
-        f = 1.0 + 0.06 * float(np.clip(rng.standard_normal(), -2.5, 2.5))
+    def make(rng: np.random.Generator, t0: float, i: int) -> RepDraft:
+        t0 = plan.start(t0, i)
+        f = plan.tempo * (1.0 + 0.06 * float(np.clip(rng.standard_normal(), -2.5, 2.5)))
         a = float(rng.uniform(0.9, 1.0))
         d = 0.8 * f
         fin = t0 + d + 0.1
@@ -186,7 +296,7 @@ def rowing(
         initial=[0.0, 0.0, 0.0],
         t_start=t_start,
         pause_s=(0.0, 0.15),
-        reps=None,
+        reps=plan.reps,
         until_s=until_s,
         what="hyrox rowing",
     )
@@ -230,16 +340,7 @@ def hyrox_program(rng: np.random.Generator, skeleton: Skeleton, duration_s: floa
     row, row_windows = rowing(rng, skeleton, starts[3] + 0.5, stops[3], lunge_end + 1.0)
 
     activities: tuple[Activity, ...] = (run, wb, lg, row)
-    weights = []
-    for i in range(4):
-        times, values = [], []
-        if i > 0:
-            times += [bounds[i] - half, bounds[i] + half]
-            values += [0.0, 1.0]
-        if i < 3:
-            times += [bounds[i + 1] - half, bounds[i + 1] + half]
-            values += [1.0, 0.0]
-        weights.append(MinJerkPath(np.array(times), np.array(values)))
+    weights = sequence_weights([(b + half, e - half) for b, e in itertools.pairwise(bounds)])
 
     phases = []
     for i, label in enumerate(HYROX_PHASES):
