@@ -196,6 +196,26 @@ class AthleteComparison:
         order = pl.DataFrame({ATHLETE: list(self.athletes)}).with_row_index("_o")
         return order.join(last, on=ATHLETE, how="left").sort("_o").drop("_o")
 
+    def weekly_table(self) -> pl.DataFrame:
+        """Weekly load side by side: one row per week (Monday, UTC), one column per athlete (null: none)."""
+        return self._wide(self.weekly, "week", LOAD_VALUE)
+
+    def station_table(self) -> pl.DataFrame:
+        """Station splits side by side: one row per station, one column per athlete (load totals)."""
+        return self._wide(self.stations, cols.STATION, LOAD_VALUE)
+
+    def _wide(self, df: pl.DataFrame, index: str, value: str) -> pl.DataFrame:
+        wide = df.pivot(ATHLETE, index=index, values=value, sort_columns=False) if df.height else None
+        out = pl.DataFrame(
+            {index: [] if wide is None else wide.get_column(index)}, schema={index: df.schema[index]}
+        )
+        for athlete in self.athletes:
+            column = wide.get_column(athlete) if wide is not None and athlete in wide.columns else None
+            out = out.with_columns(
+                column.alias(athlete) if column is not None else pl.lit(None, dtype=pl.Float64).alias(athlete)
+            )
+        return out.sort(index)
+
     def to_dict(self) -> dict[str, Any]:
         """The comparison as JSON-ready data (dates as ISO strings; NaN stays NaN, see ``json_safe``)."""
 
