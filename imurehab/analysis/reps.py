@@ -56,6 +56,29 @@ class Rep:
     rom_deg: float
 
 
+def _rest_start(still: npt.NDArray[np.bool_], lo: int, start: int) -> int:
+    """First sample of the rest before a rep's onset at ``start`` (``lo`` if the trace rests back to it).
+
+    Walks back over the onset's own slow samples, then over the rest, and stops where moving resumes.
+    """
+    seg = still[lo : start + 1][::-1]
+    first_still = np.flatnonzero(seg)
+    if first_still.size == 0:
+        return lo
+    moving = np.flatnonzero(~seg[first_still[0] :])
+    return lo if moving.size == 0 else start - int(first_still[0] + moving[0]) + 1
+
+
+def _rest_end(still: npt.NDArray[np.bool_], end: int, hi: int) -> int:
+    """Last sample of the rest after a rep's end at ``end`` (``hi`` if the trace rests up to it)."""
+    seg = still[end : hi + 1]
+    first_still = np.flatnonzero(seg)
+    if first_still.size == 0:
+        return hi
+    moving = np.flatnonzero(~seg[first_still[0] :])
+    return hi if moving.size == 0 else end + int(first_still[0] + moving[0]) - 1
+
+
 def segment_reps(
     angle_deg: npt.ArrayLike,
     rate_hz: float,
@@ -124,6 +147,12 @@ def segment_reps(
         after = np.flatnonzero(excursion[p : hi + 1] <= level)
         start = lo + int(before[-1]) if before.size else lo
         end = int(p + after[0]) if after.size else hi
+        # The first and last reps are bounded by the rest before and after them, not by the trace's
+        # ends: what came before that rest (a calibration pose, getting into position) is no rep.
+        if i == 0:
+            lo = _rest_start(still, lo, start)
+        if i == peaks.size - 1:
+            hi = _rest_end(still, end, hi)
         window = smooth[lo : hi + 1]
         lo_deg, hi_deg = float(window.min()), float(window.max())
         if hi_deg - lo_deg < min_rom_deg:

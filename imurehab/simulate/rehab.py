@@ -28,12 +28,15 @@ from imurehab.simulate.reps import MovementRequest, RepDraft, Tempo, plan_reps
 from imurehab.simulate.trajectory import MinJerkPath
 from imurehab.simulate.truth import PhaseTruth
 
-__all__ = ["LEAD_S", "TAIL_S", "single_activity"]
+__all__ = ["CALIBRATION_HOLD_S", "LEAD_S", "TAIL_S", "single_activity"]
 
 LEAD_S = 2.0
 """Rest before the first rep [s]."""
 TAIL_S = 2.0
 """Rest after the last rep [s]."""
+CALIBRATION_HOLD_S = 3.0
+"""Length of the calibration-pose hold that opens a session when one is asked for [s]."""
+_CALIBRATION_MOVE_S = 1.0
 
 # Hip-centre height above the floor when lying supine, × body height: about half the depth of the
 # pelvis (an estimate; the soft tissue of the buttocks is not modelled).
@@ -102,8 +105,13 @@ def _rep_program(
     counted: list[tuple[str, str | None, str]],
     posture: Posture = "upright",
     shoulder_sequence: AngleSequence = "YXY",
+    calibration: Pose | None = None,
 ) -> Program:
-    """A rep exercise ``base + p(t)·delta`` (+ ``c(t)·compensation``), ``p`` going 0 → a → 0 per rep."""
+    """A rep exercise ``base + p(t)·delta`` (+ ``c(t)·compensation``), ``p`` going 0 → a → 0 per rep.
+
+    ``calibration`` is the instructed calibration pose where it differs from ``base`` (joints not named
+    hold their rest angles); it is used when the session opens with a calibration hold.
+    """
     var = req.variation
     if var.tempo_jitter is not None:
         tempo = dataclasses.replace(tempo, spread=var.tempo_jitter)
@@ -139,13 +147,16 @@ def _rep_program(
             rng,
             make,
             initial=[0.0] * len(terms),
-            t_start=LEAD_S,
+            t_start=t_start,
             pause_s=tempo.pause_s,
             reps=reps,
             until_s=until,
             what=name,
         )
 
+    t_start = LEAD_S
+    if var.calibration_pose_sd_deg is not None:
+        t_start += CALIBRATION_HOLD_S + _CALIBRATION_MOVE_S
     incomplete: dict[int, float] = {}
     compensated: frozenset[int] = frozenset()
     if var.incomplete_reps or var.compensation is not None:
@@ -157,10 +168,36 @@ def _rep_program(
         incomplete, compensated = var.choose(req.variation_rng, reps_found)
     paths, windows, end = plan(req.rng, maker(incomplete, compensated))
     duration = req.duration_s if req.duration_s is not None else end + TAIL_S
-    activity = PoseBlend(name, base, tuple(zip(paths, terms, strict=True)), root)
+    blend = list(zip(paths, terms, strict=True))
+    if var.calibration_pose_sd_deg is not None:
+        assert req.variation_rng is not None
+        joints = {f"{j}_{side}" if side else j for j, side, _ in counted} | set(calibration or {})
+        blend.append(
+            _calibration_hold(base, calibration or {}, sorted(joints), var.calibration_pose_sd_deg, req)
+        )
+    activity = PoseBlend(name, base, tuple(blend), root)
     return single_activity(
         name, activity, windows, duration, posture=posture, shoulder_sequence=shoulder_sequence
     )
+
+
+def _calibration_hold(
+    base: Pose, calibration: Pose, joints: list[str], sd_deg: float, req: MovementRequest
+) -> tuple[MinJerkPath, Pose]:
+    """The term that holds ``joints`` in the calibration pose, each first angle off by N(0, sd), then lets go.
+
+    Its progress path is 1 for :data:`CALIBRATION_HOLD_S` and moves to 0 (the rest pose) within 1 s.
+    """
+    assert req.variation_rng is not None
+    offsets: Pose = {}
+    for key in joints:
+        rest = np.asarray(base.get(key, (0.0, 0.0, 0.0)), dtype=np.float64)
+        held = np.asarray(calibration.get(key, rest), dtype=np.float64)
+        held[0] += req.variation_rng.normal(0.0, sd_deg)
+        d = held - rest
+        offsets[key] = (float(d[0]), float(d[1]), float(d[2]))
+    hold = CALIBRATION_HOLD_S
+    return MinJerkPath(np.array([0.0, hold, hold + _CALIBRATION_MOVE_S]), np.array([1.0, 1.0, 0.0])), offsets
 
 
 def _supine_root(req: MovementRequest) -> RootSpec:
@@ -198,6 +235,7 @@ def seated_knee_extension(req: MovementRequest) -> Program:
         tempo=Tempo(1.5, 1.0, 2.0, (1.0, 2.5)),
         amplitude=(lo, 1.0),
         counted=[("knee", s, "flexion_deg")],
+        calibration={f"knee_{s}": (90.0, 0.0, 0.0)},  # shank vertical
         shoulder_sequence="ZXY",  # arms resting forward, sagittal: as first written
     )
 
@@ -244,6 +282,7 @@ def elbow_flexion(req: MovementRequest) -> Program:
         amplitude=(0.85, 1.0),
         counted=[("elbow", s, "flexion_deg")],
         shoulder_sequence="ZXY",
+        calibration={f"elbow_{s}": (0.0, 0.0, 0.0), f"shoulder_{s}": (0.0, 0.0, 0.0)},  # arm straight
     )
 
 
@@ -268,6 +307,7 @@ def _shoulder_raise(
         tempo=Tempo(2.0, 0.5, 2.5, (1.0, 2.0)),
         amplitude=_ARM_AMPLITUDE,
         counted=[("shoulder", s, "flexion_deg")],
+        calibration={f"shoulder_{s}": (0.0, plane_deg, -plane_deg), f"elbow_{s}": (0.0, 0.0, 0.0)},
     )
 
 

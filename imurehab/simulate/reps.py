@@ -148,6 +148,10 @@ class RepVariation:
     tempo_jitter : float, optional
         Relative standard deviation of each rep's out and back durations (clipped to ±2.5 sd); None:
         the movement's own (:attr:`Tempo.spread`, 0.12).
+    calibration_pose_sd_deg : float, optional
+        Open the session with a hold in the instructed calibration pose (see
+        :data:`~imurehab.simulate.rehab.CALIBRATION_HOLD_S`), each of its joints' first angle off by a
+        normal error of this standard deviation [deg]; None: no hold, the session starts at rest.
     """
 
     compensation: str | None = None
@@ -155,11 +159,17 @@ class RepVariation:
     compensated_reps: int | None = None
     incomplete_reps: int = 0
     tempo_jitter: float | None = None
+    calibration_pose_sd_deg: float | None = None
 
     @property
     def is_plain(self) -> bool:
         """True if nothing deviates from the plain exercise."""
-        return self.compensation is None and self.incomplete_reps == 0 and self.tempo_jitter is None
+        return (
+            self.compensation is None
+            and self.incomplete_reps == 0
+            and self.tempo_jitter is None
+            and self.calibration_pose_sd_deg is None
+        )
 
     def choose(self, rng: np.random.Generator, count: int) -> tuple[dict[int, float], frozenset[int]]:
         """Pick the deviating reps among ``count`` (0-based indices).

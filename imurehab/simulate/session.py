@@ -83,15 +83,24 @@ def _variation(
     compensated_reps: int | None,
     incomplete_reps: int,
     tempo_jitter: float | None,
+    calibration_pose_sd_deg: float | None,
 ) -> RepVariation:
-    variation = RepVariation(compensation, compensation_deg, compensated_reps, incomplete_reps, tempo_jitter)
+    variation = RepVariation(
+        compensation,
+        compensation_deg,
+        compensated_reps,
+        incomplete_reps,
+        tempo_jitter,
+        calibration_pose_sd_deg,
+    )
     if compensation is None and compensated_reps is not None:
         raise _fail("compensated_reps needs a compensation")
     if variation.is_plain:
         return variation
     if not spec.accepts_variation:
         raise _fail(
-            f"{spec.name} is not a rep exercise: compensation, incomplete_reps and tempo_jitter do not apply"
+            f"{spec.name} is not a rep exercise: compensation, incomplete_reps, tempo_jitter and "
+            "calibration_pose_sd_deg do not apply"
         )
     if compensation is not None and compensation not in spec.compensations:
         raise _fail(
@@ -109,6 +118,12 @@ def _variation(
         or not 0.0 <= tempo_jitter < 0.4
     ):
         raise _fail(f"tempo_jitter must be a fraction in [0, 0.4), got {tempo_jitter!r}")
+    if calibration_pose_sd_deg is not None and (
+        isinstance(calibration_pose_sd_deg, bool)
+        or not isinstance(calibration_pose_sd_deg, int | float)
+        or not 0.0 <= calibration_pose_sd_deg <= 10.0
+    ):
+        raise _fail(f"calibration_pose_sd_deg must be a number in [0, 10], got {calibration_pose_sd_deg!r}")
     return variation
 
 
@@ -223,6 +238,7 @@ def simulate_session(
     compensated_reps: int | None = None,
     incomplete_reps: int = 0,
     tempo_jitter: float | None = None,
+    calibration_pose_sd_deg: float | None = None,
 ) -> SimulatedSession:
     """Simulate body-worn IMUs during a movement, with the ground truth.
 
@@ -293,6 +309,13 @@ def simulate_session(
         Rep exercises only: relative standard deviation of each rep's out and back durations (one
         factor per rep, clipped to ±2.5 sd, so below 0.4); None keeps the movements' 0.12. Holds and
         pauses vary independently of it.
+    calibration_pose_sd_deg : float, optional
+        Rep exercises only: open the session with a 3 s hold in the pose the calibration assumes
+        (standing: segments upright, arms straight at the sides; sitting: thigh horizontal, shank
+        vertical; supine: legs straight and flat), held imperfectly: the first angle of each joint of
+        the pose is off by a normal error of this standard deviation [deg], drawn per session. A 1 s
+        move to the exercise's rest pose follows, then the usual rest and reps. None: no hold; the
+        session starts in the rest pose (e.g. a relaxed arm, elbow 8° flexed).
 
         The options draw from their own random stream: with their defaults a session is bit-identical
         to one simulated before they existed.
@@ -336,7 +359,13 @@ def simulate_session(
     if not all(isinstance(d, MagneticDipole) for d in disturbances):
         raise _fail("disturbances must be MagneticDipole instances")
     variation = _variation(
-        spec, compensation, compensation_deg, compensated_reps, incomplete_reps, tempo_jitter
+        spec,
+        compensation,
+        compensation_deg,
+        compensated_reps,
+        incomplete_reps,
+        tempo_jitter,
+        calibration_pose_sd_deg,
     )
     sensors = spec.sensors_for(side, compensation) if sensors is None else sensors
     if not isinstance(sensors, Mapping) or not sensors:

@@ -34,6 +34,18 @@ def test_knee_extension_reps_and_rom():
     assert all(a.end <= b.start for a, b in itertools.pairwise(reps))
 
 
+def test_what_comes_before_the_first_rest_and_after_the_last_is_no_rep():
+    """A calibration pose held at another angle, then rest, reps, rest, then getting up: ROM from rest."""
+    amps = [100, 110, 105]
+    reps_trace = set_of_reps(amps, [3, 3, 3], rest_deg=8, direction=+1)
+    ramp = np.linspace(0.0, 8.0, int(RATE))  # 1 s move from the pose into rest
+    trace = np.concatenate([np.zeros(int(3 * RATE)), ramp, reps_trace, np.linspace(8.0, 40.0, int(RATE))])
+    reps = segment_reps(trace, RATE)
+    assert len(reps) == 3
+    assert np.allclose([r.rom_deg for r in reps], amps, atol=0.15)
+    assert all(r.min_deg == pytest.approx(8.0, abs=0.05) for r in reps)
+
+
 def test_squat_direction_is_found():
     trace = set_of_reps([90, 95, 100], [4, 4, 4], rest_deg=5, direction=+1)
     reps = segment_reps(trace, RATE)

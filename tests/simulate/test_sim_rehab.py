@@ -18,6 +18,7 @@ from imurehab.simulate import (
     simulate_session,
 )
 from imurehab.simulate.joints import joint_rotation
+from imurehab.simulate.rehab import CALIBRATION_HOLD_S
 from imurehab.types import STANDARD_GRAVITY
 
 IDEAL = SensorErrorModel.ideal()
@@ -243,6 +244,33 @@ def test_tempo_jitter_scales_the_rep_durations():
     assert spread(0.3).std() > 2.0 * still.std()
 
 
+@pytest.mark.parametrize(
+    ("movement", "joint", "pose_deg", "rest_deg"),
+    [("elbow-flexion", "elbow_right", 0.0, 8.0), ("seated-knee-extension", "knee_right", 90.0, None)],
+)
+def test_a_calibration_hold_opens_the_session_in_the_instructed_pose(movement, joint, pose_deg, rest_deg):
+    plain = simulate_session(movement, reps=2, errors=IDEAL, seed=4, rate_hz=50.0)
+    exact = simulate_session(
+        movement, reps=2, errors=IDEAL, seed=4, rate_hz=50.0, calibration_pose_sd_deg=0.0
+    )
+    t, flex = exact.truth.time_s, exact.truth.joint_angles[joint]["flexion_deg"]
+    assert np.allclose(flex[t < CALIBRATION_HOLD_S], pose_deg, atol=1e-9)
+    rest = plain.truth.joint_angles[joint]["flexion_deg"][0] if rest_deg is None else rest_deg
+    moved = (t > CALIBRATION_HOLD_S + 1.0) & (t < CALIBRATION_HOLD_S + 2.5)
+    assert np.allclose(flex[moved], rest, atol=1e-9)
+    # the reps are the plain session's, 4 s later
+    assert [r.rom_deg for r in exact.truth.reps] == pytest.approx([r.rom_deg for r in plain.truth.reps])
+    assert exact.truth.reps[0].start_s == pytest.approx(
+        plain.truth.reps[0].start_s + CALIBRATION_HOLD_S + 1.0
+    )
+    held = [
+        simulate_session(movement, reps=1, errors=IDEAL, seed=s, rate_hz=50.0, calibration_pose_sd_deg=3.0)
+        for s in range(12)
+    ]
+    errs = np.array([h.truth.joint_angles[joint]["flexion_deg"][0] - pose_deg for h in held])
+    assert 1.0 < errs.std() < 6.0 and np.all(np.abs(errs) < 4 * 3.0)
+
+
 def test_error_model_parts_switch_off():
     m = SensorErrorModel.realistic(bias_drift=False, soft_tissue=False)
     assert m.gyr.bias_walk == 0.0 and m.acc.bias_walk == 0.0 and m.gyr.bias > 0.0
@@ -266,6 +294,8 @@ def test_error_model_parts_switch_off():
         ({"movement": "squat", "reps": 3, "incomplete_reps": 4}, "only 3 reps"),
         ({"movement": "squat", "incomplete_reps": -1}, "incomplete_reps"),
         ({"movement": "squat", "tempo_jitter": 0.5}, "tempo_jitter"),
+        ({"movement": "squat", "calibration_pose_sd_deg": 20.0}, "calibration_pose_sd_deg"),
+        ({"movement": "walking", "calibration_pose_sd_deg": 2.0}, "not a rep exercise"),
         ({"movement": "squat", "compensation": "trunk-lean", "compensation_deg": 90.0}, "compensation_deg"),
     ],
 )
