@@ -1,4 +1,4 @@
-"""Clinical analysis: repetitions, range of motion, movement quality, session summaries and norms."""
+"""Clinical analysis: repetitions, range of motion, movement quality, summaries, norms, training load."""
 
 from imurehab.analysis.acwr import (
     ACUTE_DAYS,
@@ -11,6 +11,15 @@ from imurehab.analysis.acwr import (
     ewma,
     ewma_lambda,
     weekly_load,
+)
+from imurehab.analysis.load import (
+    LOAD_METRICS_VERSION,
+    AxisMap,
+    aggregate_load,
+    enmo_mg,
+    load_epochs,
+    mad_mg,
+    playerload,
 )
 from imurehab.analysis.norms import AAOS_SOURCE, NORMAL_RANGES, NormalRange, normal_range
 from imurehab.analysis.quality import (
@@ -45,8 +54,10 @@ __all__ = [
     "FLAG_ROM_SHORT",
     "FLAG_TOO_FAST",
     "FLAG_TOO_SLOW",
+    "LOAD_METRICS_VERSION",
     "MEASUREMENT_MDC_SOURCE",
     "NORMAL_RANGES",
+    "AxisMap",
     "NormComparison",
     "NormalRange",
     "Rep",
@@ -55,14 +66,19 @@ __all__ = [
     "SessionSummary",
     "acwr_ewma",
     "acwr_rolling",
+    "aggregate_load",
     "angle_key",
     "compare_sessions",
     "compensation_flag",
     "daily_load",
+    "enmo_mg",
     "ewma",
     "ewma_lambda",
+    "load_epochs",
     "log_dimensionless_jerk",
+    "mad_mg",
     "normal_range",
+    "playerload",
     "rep_quality",
     "segment_reps",
     "sparc",
