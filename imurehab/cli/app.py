@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from imurehab.cli.ble import register as register_ble_commands
+from imurehab.cli.coach import register as register_coach_commands
 from imurehab.cli.common import (
     EXIT_FAILURE,
     EXIT_PARTIAL,
@@ -32,6 +33,7 @@ app = typer.Typer(
 
 app.add_typer(protocol_app, name="protocol")
 register_ble_commands(app)
+register_coach_commands(app)
 
 
 @app.command()
