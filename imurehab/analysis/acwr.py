@@ -94,10 +94,12 @@ def _as_series(daily: npt.ArrayLike) -> FloatArray:
 def _trailing_mean(x: FloatArray, window: int, lag: int = 0) -> FloatArray:
     """Mean of ``x[t-lag-window+1 : t-lag+1]`` at each t; NaN where the window reaches before day 0."""
     out = np.full(x.size, np.nan)
-    cums = np.concatenate(([0.0], np.cumsum(x)))
-    end = np.arange(x.size) - lag + 1  # exclusive end index into x
-    ok = end - window >= 0
-    out[ok] = (cums[end[ok]] - cums[end[ok] - window]) / window
+    first = window - 1 + lag  # first day whose window lies inside the series
+    if x.size > first:
+        # Each window summed on its own (not differences of a running sum, which cancel catastrophically
+        # after a large load): a daily series is short, so this costs nothing.
+        means = np.lib.stride_tricks.sliding_window_view(x, window).mean(axis=1)
+        out[first:] = means[: x.size - first]
     return out
 
 
