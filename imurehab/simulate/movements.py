@@ -1,4 +1,4 @@
-"""The movement registry: rehabilitation exercises, walking and a HYROX-like sequence.
+"""The movement registry: rehabilitation exercises, walking, a HYROX-like sequence and a full HYROX race.
 
 Each movement builds a :class:`~imurehab.simulate.program.Program` (commanded joint angles, root motion,
 rep windows, phases) from a :class:`~imurehab.simulate.reps.MovementRequest`. The rep exercises live in
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from imurehab.errors import SimulationError
 from imurehab.simulate.compensations import COMPENSATIONS, Compensation
 from imurehab.simulate.gait import WALKING, gait_activity
 from imurehab.simulate.hyrox import hyrox_program
+from imurehab.simulate.hyrox_race import HyroxRaceOptions, hyrox_race_program
 from imurehab.simulate.joints import JOINTS
 from imurehab.simulate.program import Program
 from imurehab.simulate.rehab import (
@@ -59,6 +61,12 @@ class Movement:
         Compensation name → :class:`~imurehab.simulate.compensations.Compensation` it can be simulated with.
     accepts_variation : bool
         Whether incomplete reps, compensations and tempo jitter apply (rep exercises only).
+    options_type : type, optional
+        Class of the movement-specific options ``simulate_session(options=...)`` accepts (None: none).
+    build_with : callable, optional
+        ``build_with(request, options) -> Program``, used when options are given.
+    default_truth_rate_hz : float, optional
+        Upper bound of the default truth grid rate [Hz] (long movements keep the truth small).
     """
 
     name: str
@@ -70,6 +78,9 @@ class Movement:
     accepts_reps: bool = True
     compensations: Mapping[str, Compensation] = field(default_factory=dict)
     accepts_variation: bool = True
+    options_type: type | None = None
+    build_with: Callable[[MovementRequest, Any], Program] | None = None
+    default_truth_rate_hz: float | None = None
 
     def sensors_for(self, side: str, compensation: str | None = None) -> dict[str, str]:
         """Default placements, plus a sensor on each segment a ``compensation`` moves that has none.
@@ -128,6 +139,11 @@ def hyrox(req: MovementRequest) -> Program:
     if req.reps is not None:
         raise SimulationError("hyrox is a fixed sequence of stations; pass duration_s instead of reps")
     return hyrox_program(req.rng, req.skeleton, req.duration_s if req.duration_s is not None else 120.0)
+
+
+def hyrox_race(req: MovementRequest) -> Program:
+    """A full HYROX race (8 runs, 8 stations, Roxzones) for an athlete drawn from the seed."""
+    return hyrox_race_program(req, None)
 
 
 def _legs(side: str) -> dict[str, str]:
@@ -215,6 +231,19 @@ MOVEMENTS: Mapping[str, Movement] = {
             default_duration_s=120.0,
             accepts_reps=False,
             accepts_variation=False,
+        ),
+        Movement(
+            "hyrox-race",
+            "a full HYROX race: 8 × (1 km run, station) with Roxzones; options=HyroxRaceOptions(scale=...)",
+            hyrox_race,
+            lambda s: {"S1": f"forearm_{s}", "S2": "pelvis", "S3": f"thigh_{s}"},
+            default_reps=None,
+            default_duration_s=None,
+            accepts_reps=False,
+            accepts_variation=False,
+            options_type=HyroxRaceOptions,
+            build_with=hyrox_race_program,
+            default_truth_rate_hz=10.0,
         ),
     )
 }

@@ -239,6 +239,7 @@ def simulate_session(
     incomplete_reps: int = 0,
     tempo_jitter: float | None = None,
     calibration_pose_sd_deg: float | None = None,
+    options: object | None = None,
 ) -> SimulatedSession:
     """Simulate body-worn IMUs during a movement, with the ground truth.
 
@@ -248,7 +249,7 @@ def simulate_session(
         A name from :func:`~imurehab.simulate.list_movements`: the rep exercises
         ``"seated-knee-extension"``, ``"squat"``, ``"straight-leg-raise"`` (supine), ``"heel-slide"``
         (supine), ``"elbow-flexion"``, ``"shoulder-abduction"``, ``"shoulder-flexion"``,
-        ``"lumbar-flexion"``, and ``"walking"``, ``"hyrox"``.
+        ``"lumbar-flexion"``, and ``"walking"``, ``"hyrox"``, ``"hyrox-race"``.
     reps : int, optional
         Number of reps (strides for walking). Not accepted by ``"hyrox"``.
     duration_s : float, optional
@@ -289,7 +290,8 @@ def simulate_session(
     disturbances : tuple of MagneticDipole
         Local magnetic disturbances.
     truth_rate_hz : float, optional
-        Rate of the truth grid [Hz] (default ``rate_hz``); lower it for long sessions to save memory.
+        Rate of the truth grid [Hz] (default ``rate_hz``, at most 10 Hz for ``"hyrox-race"``); lower it
+        for long sessions to save memory.
     compensation : str, optional
         Rep exercises only: a compensation the reps show, one of the movement's
         (:data:`~imurehab.simulate.compensations.COMPENSATIONS`, named after the exercise templates' checks):
@@ -319,6 +321,10 @@ def simulate_session(
 
         The options draw from their own random stream: with their defaults a session is bit-identical
         to one simulated before they existed.
+    options : object, optional
+        Options of movements that take them: ``"hyrox-race"`` takes a
+        :class:`~imurehab.simulate.hyrox_race.HyroxRaceOptions` (scale, wall-ball division, skipped
+        stations, athlete). None: the movement's defaults.
 
     Returns
     -------
@@ -395,7 +401,16 @@ def simulate_session(
         request = MovementRequest(
             _seed_rng(seed, 1), skeleton, reps, duration_s, side, variation, _seed_rng(seed, 4)
         )
-        program = spec.build(request)
+        if options is None:
+            program = spec.build(request)
+        elif spec.build_with is None or spec.options_type is None:
+            raise _fail(f"{movement} takes no options")
+        elif not isinstance(options, spec.options_type):
+            raise _fail(
+                f"{movement} options must be a {spec.options_type.__name__}, got {type(options).__name__}"
+            )
+        else:
+            program = spec.build_with(request, options)
     except ValueError as err:
         if isinstance(err, SimulationError):
             raise
@@ -444,8 +459,10 @@ def simulate_session(
             field_ut=sig.field_ut,
         )
 
+    if truth_rate_hz is None:
+        truth_rate_hz = rate if spec.default_truth_rate_hz is None else min(rate, spec.default_truth_rate_hz)
     time_s, seg_quats, pelvis, angles = _truth_grid(
-        program, skeleton, float(facing_deg), rate if truth_rate_hz is None else float(truth_rate_hz)
+        program, skeleton, float(facing_deg), float(truth_rate_hz)
     )
     truth = SimulationTruth(
         movement=movement,

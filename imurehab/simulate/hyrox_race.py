@@ -1,0 +1,526 @@
+"""A full HYROX race: 8 × (1 km run, Roxzone, station, Roxzone) with varied athletes, and its truth.
+
+Race format (HYROX rulebook; the order is fixed): eight 1 km runs, each followed by a station —
+1 SkiErg 1000 m, 2 sled push 50 m, 3 sled pull 50 m, 4 burpee broad jumps 80 m, 5 rowing 1000 m,
+6 farmers carry 200 m, 7 sandbag lunges 100 m, 8 wall balls (100 reps; 75 in some divisions, an option
+here). Between the run track and a station the athlete crosses the "Roxzone" (walking or jogging, tens of
+seconds; about 6.5 % of the race time, HyroxDataLab 2025, "RoxZone efficiency analysis", 825 results).
+
+Athletes are drawn per seed (:meth:`HyroxAthlete.draw`) from one "level" (elite … recreational) plus
+independent variation: first-run pace 3:40–6:30 min/km fading 2–18 % by run 8, running cadence,
+stroke rates (SkiErg 34–48, rowing 24–32 per minute), distance per stroke, jump and lunge length, sled
+speeds, Roxzone times, rests inside stations and the wall-ball sets and no-rep rate. With every station at
+its nominal tempo, races last ≈ 60–100 min, which brackets men's open results (median station times of
+the 2022/23 season: SkiErg ≈ 4:30, rowing ≈ 4:45; roxlyfe.com "Are HYROX venues truly consistent";
+elite men finish in 53–60 min, roxlyfe.com "How fast and strong are the HYROX elite 15").
+
+``HyroxRaceOptions.scale`` shrinks every distance, rep count and Roxzone time (0.1: a race of ≈ 10 min
+for unit tests); the athlete and the order stay the same.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from imurehab.errors import SimulationError
+from imurehab.simulate.body import Skeleton
+from imurehab.simulate.gait import RUNNING, WALKING, GaitStyle, gait_activity
+from imurehab.simulate.hyrox import RepPlan, lunges, rowing, sequence_weights, wall_balls
+from imurehab.simulate.hyrox_stations import (
+    FARMERS_CARRY,
+    SLED_PUSH,
+    burpee_broad_jumps,
+    gait_style,
+    skierg,
+    sled_pull,
+)
+from imurehab.simulate.program import Activity, Program, RepWindow
+from imurehab.simulate.reps import MovementRequest
+from imurehab.simulate.truth import PhaseTruth, SimulationTruth
+
+__all__ = [
+    "ROXZONE",
+    "RUN",
+    "STATIONS",
+    "HyroxAthlete",
+    "HyroxRaceOptions",
+    "RacePhase",
+    "RaceTruth",
+    "StationTruth",
+    "hyrox_race_program",
+    "race_truth",
+]
+
+RUN = "run"
+"""Phase label of the 1 km runs."""
+ROXZONE = "roxzone"
+"""Phase label of the transitions between the run track and a station."""
+STATIONS = (
+    "skierg",
+    "sled-push",
+    "sled-pull",
+    "burpee-broad-jumps",
+    "rowing",
+    "farmers-carry",
+    "sandbag-lunges",
+    "wall-balls",
+)
+"""Station labels in race order (station 1 … 8)."""
+
+STATION_COUNTS = {
+    "skierg": "strokes",
+    "sled-push": "steps",
+    "sled-pull": "pulls",
+    "burpee-broad-jumps": "reps",
+    "rowing": "strokes",
+    "farmers-carry": "steps",
+    "sandbag-lunges": "steps",
+    "wall-balls": "reps",
+}
+"""What the truth counts at each station (one rep window each)."""
+
+_BLEND_S = 1.5
+_LEAD_S = 2.0
+_TAIL_S = 2.0
+_RAMP_S = 2.0
+
+
+@dataclass(frozen=True)
+class HyroxAthlete:
+    """How one athlete races (speeds, rates, lengths, rests). Draw one with :meth:`draw`.
+
+    Attributes
+    ----------
+    level : float
+        0 = elite … 1 = recreational; the other attributes are drawn around it.
+    run_speed_mps : float
+        Speed of the first run [m/s].
+    run_fade : float
+        Fraction by which run 8 is slower than run 1 (linear across the runs, ±2 % noise per run).
+    cadence_spm : float
+        Running cadence [steps/min].
+    ski_spm, row_spm : float
+        Stroke rates [strokes/min].
+    ski_m_per_stroke, row_m_per_stroke : float
+        Erg distance per stroke [m].
+    tempo : float
+        Duration factor of station reps (wall balls, lunges, burpees, pulls; 1 = nominal).
+    push_speed_mps : float
+        Sled push speed while moving [m/s].
+    rope_per_pull_m : float
+        Rope gained per arm pull on the sled pull [m].
+    jump_m : float
+        Broad jump length [m].
+    carry_stride_hz : float
+        Farmers carry stride frequency [Hz].
+    lunge_step_per_height : float
+        Lunge step length / body height.
+    wall_ball_set : tuple of int
+        Range of the wall-ball set size [reps].
+    rest_s : tuple of float
+        Range of a rest inside a station [s].
+    no_rep_rate : float
+        Probability that a wall ball is a no-rep.
+    roxzone_s : tuple of float
+        Range of one Roxzone transition [s].
+    """
+
+    level: float
+    run_speed_mps: float
+    run_fade: float
+    cadence_spm: float
+    ski_spm: float
+    row_spm: float
+    ski_m_per_stroke: float
+    row_m_per_stroke: float
+    tempo: float
+    push_speed_mps: float
+    rope_per_pull_m: float
+    jump_m: float
+    carry_stride_hz: float
+    lunge_step_per_height: float
+    wall_ball_set: tuple[int, int]
+    rest_s: tuple[float, float]
+    no_rep_rate: float
+    roxzone_s: tuple[float, float]
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> HyroxAthlete:
+        """A random athlete: one level in [0, 1] plus independent variation of every attribute."""
+        lv = float(rng.uniform(0.0, 1.0))
+
+        def around(elite: float, recreational: float, spread: float = 0.05) -> float:
+            return (elite + (recreational - elite) * lv) * (1.0 + spread * float(rng.standard_normal()))
+
+        set_lo = round(around(25.0, 8.0, 0.15))
+        return cls(
+            level=lv,
+            run_speed_mps=1000.0 / around(220.0, 390.0),
+            run_fade=float(np.clip(around(0.04, 0.14, 0.4), 0.02, 0.18)),
+            cadence_spm=around(182.0, 162.0, 0.03),
+            ski_spm=float(np.clip(around(46.0, 36.0), 34.0, 48.0)),
+            row_spm=float(np.clip(around(31.0, 25.0), 24.0, 32.0)),
+            ski_m_per_stroke=around(6.2, 5.3),
+            row_m_per_stroke=around(9.4, 7.6),
+            tempo=around(0.8, 1.15),
+            push_speed_mps=around(0.42, 0.22, 0.1),
+            rope_per_pull_m=around(0.6, 0.4, 0.1),
+            jump_m=around(2.1, 1.5),
+            carry_stride_hz=around(1.15, 0.95, 0.03),
+            lunge_step_per_height=around(0.52, 0.42),
+            wall_ball_set=(max(set_lo, 5), max(set_lo, 5) + int(rng.integers(3, 15))),
+            rest_s=(3.0, around(8.0, 20.0, 0.2)),
+            no_rep_rate=float(rng.uniform(0.0, 0.05)),
+            roxzone_s=(around(12.0, 20.0), around(25.0, 45.0)),
+        )
+
+
+@dataclass(frozen=True)
+class HyroxRaceOptions:
+    """Options of the ``"hyrox-race"`` movement (``simulate_session(..., options=HyroxRaceOptions())``).
+
+    Attributes
+    ----------
+    scale : float
+        Fraction of every distance, rep count and Roxzone time (1: the real race; 0.1: ≈ 10 min).
+    wall_balls : {100, 75}
+        Valid wall balls of the division (at ``scale`` 1).
+    skip_stations : frozenset of int
+        Stations (1–8) the athlete leaves out: the Roxzone before and after merge into one.
+    athlete : HyroxAthlete, optional
+        The athlete; None: drawn from the session seed.
+    """
+
+    scale: float = 1.0
+    wall_balls: int = 100
+    skip_stations: frozenset[int] = frozenset()
+    athlete: HyroxAthlete | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.scale, int | float) or not 0.02 <= self.scale <= 1.0:
+            raise SimulationError(f"scale must be within 0.02..1, got {self.scale!r}")
+        if self.wall_balls not in (75, 100):
+            raise SimulationError(f"wall_balls must be 75 or 100, got {self.wall_balls!r}")
+        if not set(self.skip_stations) <= set(range(1, 9)):
+            raise SimulationError(f"skip_stations must be station numbers 1..8, got {self.skip_stations!r}")
+
+
+class _Chain:
+    """Activities laid end to end with a blend between each, and the phase each belongs to."""
+
+    def __init__(self) -> None:
+        self.t = _LEAD_S
+        self.pos = 0.0
+        self.activities: list[Activity] = []
+        self.spans: list[tuple[float, float]] = []
+        self.windows: list[RepWindow] = []
+        self.phase_starts: list[tuple[str, int]] = []
+
+    def phase(self, label: str) -> None:
+        self.phase_starts.append((label, len(self.spans)))
+
+    def add(
+        self, activity: Activity, end_s: float, end_pos: float, windows: Sequence[RepWindow] = ()
+    ) -> None:
+        self.activities.append(activity)
+        self.spans.append((self.t, end_s))
+        self.windows.extend(windows)
+        self.t = end_s + _BLEND_S
+        self.pos = end_pos
+
+    def gait(
+        self,
+        rng: np.random.Generator,
+        skeleton: Skeleton,
+        style: GaitStyle,
+        moving_s: float,
+        *,
+        hold_s: float = 0.0,
+        keep_windows: bool = False,
+    ) -> None:
+        """A gait bout of ``moving_s`` [s] from rest to rest, then ``hold_s`` [s] standing."""
+        activity, windows, end, end_pos = gait_activity(
+            style,
+            rng,
+            skeleton,
+            t_start=self.t,
+            steady_s=max(moving_s - _RAMP_S, 1.0),
+            station=self.pos,
+            ramp_s=_RAMP_S / 2,
+        )
+        self.add(activity, end + hold_s, end_pos, windows if keep_windows else ())
+
+    def reps(self, blend: Activity, windows: list[RepWindow], end_pos: float | None = None) -> None:
+        """A rep station that started at ``self.t``; it ends 0.3 s after its last rep."""
+        self.add(
+            blend, max(w.end_s for w in windows) + 0.3, self.pos if end_pos is None else end_pos, windows
+        )
+
+    def program(self) -> Program:
+        duration = self.spans[-1][1] + _TAIL_S
+        phases = []
+        for j, (label, first) in enumerate(self.phase_starts):
+            start = 0.0 if first == 0 else 0.5 * (self.spans[first - 1][1] + self.spans[first][0])
+            nxt = self.phase_starts[j + 1][1] if j + 1 < len(self.phase_starts) else None
+            end = duration if nxt is None else 0.5 * (self.spans[nxt - 1][1] + self.spans[nxt][0])
+            phases.append(PhaseTruth(label, start, end))
+        return Program(
+            "hyrox-race",
+            duration,
+            tuple(self.activities),
+            tuple(sequence_weights(self.spans)),
+            tuple(self.windows),
+            tuple(phases),
+            shoulder_sequence="ZXY",
+        )
+
+
+def _rests(rng: np.random.Generator, reps: int, count: int, rest_s: tuple[float, float]) -> dict[int, float]:
+    """``count`` rests before randomly chosen reps (never the first)."""
+    if reps < 3 or count <= 0:
+        return {}
+    idx = rng.choice(np.arange(1, reps), size=min(count, reps - 1), replace=False)
+    return {int(i): float(rng.uniform(*rest_s)) for i in idx}
+
+
+def _station(
+    chain: _Chain, k: int, rng: np.random.Generator, sk: Skeleton, a: HyroxAthlete, o: HyroxRaceOptions
+) -> None:
+    s = o.scale
+    label = STATIONS[k - 1]
+    few = int(rng.integers(0, 3))
+    if label == "skierg":
+        n = max(round(1000.0 * s / a.ski_m_per_stroke), 3)
+        plan = RepPlan(n, 60.0 / (a.ski_spm * 1.45), _rests(rng, n, few, a.rest_s))
+        chain.reps(*skierg(rng, sk, chain.t, chain.pos, plan))
+    elif label == "sled-push":
+        style = gait_style(SLED_PUSH, label, stride_hz=0.55 + 0.3 * (a.push_speed_mps - 0.22) / 0.2)
+        for lane in range(2):
+            chain.gait(
+                rng,
+                sk,
+                style,
+                25.0 * s / a.push_speed_mps,
+                hold_s=float(rng.uniform(2.0, 6.0)) * (lane == 0),
+                keep_windows=True,
+            )
+    elif label == "sled-pull":
+        n = max(round(25.0 * s / a.rope_per_pull_m), 2)
+        chain.reps(
+            *sled_pull(rng, sk, chain.t, chain.pos, RepPlan(n, a.tempo, _rests(rng, n, few, a.rest_s)))
+        )
+        chain.gait(rng, sk, WALKING, max(25.0 * s / 1.2, 4.0))
+        chain.reps(
+            *sled_pull(rng, sk, chain.t, chain.pos, RepPlan(n, a.tempo, _rests(rng, n, few, a.rest_s)))
+        )
+    elif label == "burpee-broad-jumps":
+        n = max(math.ceil(80.0 * s / a.jump_m), 2)
+        plan = RepPlan(n, a.tempo, _rests(rng, n, few, a.rest_s))
+        blend, windows, end_pos = burpee_broad_jumps(rng, sk, chain.t, chain.pos, plan, a.jump_m)
+        chain.reps(blend, windows, end_pos)
+    elif label == "rowing":
+        n = max(round(1000.0 * s / a.row_m_per_stroke), 3)
+        plan = RepPlan(n, 60.0 / (a.row_spm * 2.17), _rests(rng, n, few, a.rest_s))
+        blend, windows = rowing(rng, sk, chain.t + 0.5, None, chain.pos + 1.0, plan)
+        chain.reps(blend, [w for w in windows if w.side == "right"])
+    elif label == "farmers-carry":
+        style = gait_style(FARMERS_CARRY, label, stride_hz=a.carry_stride_hz)
+        bouts = 1 + few
+        for b in range(bouts):
+            hold = float(rng.uniform(*a.rest_s)) if b < bouts - 1 else 0.0
+            chain.gait(
+                rng, sk, style, 200.0 * s / (1.3 * a.carry_stride_hz) / bouts, hold_s=hold, keep_windows=True
+            )
+    elif label == "sandbag-lunges":
+        n = max(round(100.0 * s / (a.lunge_step_per_height * sk.height_m)), 2)
+        plan = RepPlan(n, a.tempo, _rests(rng, n, few, a.rest_s))
+        sandbag = {
+            f"{j}_{side}": v
+            for side in ("right", "left")
+            for j, v in (("shoulder", (25.0, 60.0, 0.0)), ("elbow", (130.0, 0.0, 0.0)))
+        }
+        blend, windows, end_pos = lunges(
+            rng,
+            sk,
+            chain.t,
+            None,
+            chain.pos,
+            plan,
+            step_per_height=a.lunge_step_per_height,
+            arms=sandbag,
+            label=label,
+        )
+        chain.reps(blend, windows, end_pos)
+    else:
+        chain.reps(*_wall_balls(chain, rng, sk, a, max(round(o.wall_balls * s), 3)))
+
+
+def _wall_balls(
+    chain: _Chain, rng: np.random.Generator, sk: Skeleton, a: HyroxAthlete, valid: int
+) -> tuple[Activity, list[RepWindow]]:
+    no_reps: set[int] = set()
+    i = 0
+    while i - len(no_reps) < valid:
+        if rng.uniform() < a.no_rep_rate:
+            no_reps.add(i)
+        i += 1
+    rests: dict[int, float] = {}
+    j = int(rng.integers(a.wall_ball_set[0], a.wall_ball_set[1] + 1))
+    while j < i:
+        rests[j] = float(rng.uniform(*a.rest_s))
+        j += int(rng.integers(a.wall_ball_set[0], a.wall_ball_set[1] + 1))
+    plan = RepPlan(i, a.tempo, rests, frozenset(no_reps))
+    blend, windows = wall_balls(rng, sk, chain.t, None, chain.pos, plan)
+    return blend, [w for w in windows if w.side == "right"]
+
+
+def hyrox_race_program(request: MovementRequest, options: HyroxRaceOptions | None = None) -> Program:
+    """Build a full (or scaled) HYROX race for one athlete.
+
+    Parameters
+    ----------
+    request : MovementRequest
+        Its ``rng`` draws the athlete (unless given) and every rep; ``reps`` and ``duration_s`` must be
+        None (the race sets its own length).
+    options : HyroxRaceOptions, optional
+        Scale, division, skipped stations, athlete.
+
+    Returns
+    -------
+    Program
+        Phases ``run``, ``roxzone`` and the station labels of :data:`STATIONS` in race order (a skipped
+        station leaves one Roxzone between two runs); one rep window per counted rep, stroke or step
+        (:data:`STATION_COUNTS`), wall-ball no-reps flagged ``incomplete``.
+    """
+    if request.reps is not None or request.duration_s is not None:
+        raise SimulationError(
+            "hyrox-race sets its own length: pass options=HyroxRaceOptions(scale=...), not reps or duration_s"
+        )
+    o = HyroxRaceOptions() if options is None else options
+    rng, sk = request.rng, request.skeleton
+    a = HyroxAthlete.draw(rng) if o.athlete is None else o.athlete
+    chain = _Chain()
+    for k in range(1, 9):
+        speed = (
+            a.run_speed_mps / (1.0 + a.run_fade * (k - 1) / 7.0) * (1.0 + 0.02 * float(rng.standard_normal()))
+        )
+        style = gait_style(
+            RUNNING, RUN, stride_hz=a.cadence_spm / 120.0, speed_mps=speed, height_m=sk.height_m
+        )
+        chain.phase(RUN)
+        chain.gait(rng, sk, style, 1000.0 * o.scale / speed)
+        chain.phase(ROXZONE)
+        rox = [max(float(rng.uniform(*a.roxzone_s)) * o.scale, 6.0) for _ in range(2)]
+        chain.gait(rng, sk, WALKING, rox[0], hold_s=float(rng.uniform(0.5, 3.0)))
+        if k in o.skip_stations:
+            chain.gait(rng, sk, WALKING, rox[1])
+            continue
+        chain.phase(STATIONS[k - 1])
+        _station(chain, k, rng, sk, a, o)
+        if k < 8:
+            chain.phase(ROXZONE)
+            chain.gait(rng, sk, WALKING, rox[1])
+    return chain.program()
+
+
+@dataclass(frozen=True)
+class RacePhase:
+    """One phase of a race: ``label`` (run, roxzone or a station), ``index`` 1–8 and its window [s].
+
+    A run's index is its number; a station's its place in the race; a Roxzone's that of the station it
+    leads to or comes from.
+    """
+
+    label: str
+    index: int
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        """Length [s]."""
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class StationTruth:
+    """What an athlete did at one station.
+
+    Attributes
+    ----------
+    label, index : str, int
+        Station and its place (1–8).
+    start_s, end_s : float
+        Window [s since session start].
+    unit : str
+        What was counted (:data:`STATION_COUNTS`).
+    performed : int
+        Reps, strokes or steps performed.
+    no_reps : tuple of int
+        1-based numbers of the performed reps that did not count (wall balls).
+    """
+
+    label: str
+    index: int
+    start_s: float
+    end_s: float
+    unit: str
+    performed: int
+    no_reps: tuple[int, ...] = ()
+
+    @property
+    def valid(self) -> int:
+        """Reps that count (performed minus no-reps)."""
+        return self.performed - len(self.no_reps)
+
+
+@dataclass(frozen=True)
+class RaceTruth:
+    """The race's phases in order and what was done at each station."""
+
+    phases: tuple[RacePhase, ...]
+    stations: tuple[StationTruth, ...] = field(default=())
+
+    def station(self, label: str) -> StationTruth:
+        """The station named ``label``; KeyError if it was skipped."""
+        for s in self.stations:
+            if s.label == label:
+                return s
+        raise KeyError(label)
+
+    def runs(self) -> tuple[RacePhase, ...]:
+        """The eight runs."""
+        return tuple(p for p in self.phases if p.label == RUN)
+
+
+def race_truth(truth: SimulationTruth) -> RaceTruth:
+    """Race phases with indices, and per-station counts, from a simulated ``"hyrox-race"``'s truth.
+
+    Parameters
+    ----------
+    truth : SimulationTruth
+        ``simulate_session("hyrox-race", ...).truth``.
+    """
+    if truth.movement != "hyrox-race":
+        raise SimulationError(f"race_truth needs a hyrox-race simulation, got {truth.movement!r}")
+    phases, stations = [], []
+    run = 0
+    for p in truth.phases:
+        if p.label == RUN:
+            run += 1
+            index = run
+        elif p.label == ROXZONE:
+            index = run
+        else:
+            index = STATIONS.index(p.label) + 1
+            reps = [r for r in truth.reps if r.exercise == p.label]
+            no = tuple(i + 1 for i, r in enumerate(reps) if r.incomplete)
+            stations.append(
+                StationTruth(p.label, index, p.start_s, p.end_s, STATION_COUNTS[p.label], len(reps), no)
+            )
+        phases.append(RacePhase(p.label, index, p.start_s, p.end_s))
+    return RaceTruth(tuple(phases), tuple(stations))
