@@ -272,12 +272,17 @@ def compute_session_load(
     Raises
     ------
     DatasetNotFoundError
-        If the dataset, its tables or the session do not exist.
+        If the dataset, its tables, the session or its samples do not exist.
     """
     metrics = metrics or default_metrics()
     rows = read_table(root, cols.SESSIONS, subject=subject, session=session).collect()
     if rows.height == 0:
         raise DatasetNotFoundError(f"no session {session!r} of subject {subject!r}", path=Path(root))
+    if not find_parts(Path(root), cols.SAMPLES, subject, session):
+        raise DatasetNotFoundError(
+            f"session {session!r} of subject {subject!r} has no samples",
+            path=Path(root) / cols.SAMPLES,
+        )
     row = rows.row(0, named=True)
     frames = []
     hours = 0.0

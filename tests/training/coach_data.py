@@ -1,4 +1,4 @@
-"""Small synthetic coach datasets: athletes × sessions × weeks of accelerometer samples, and an epoch function."""
+"""Small synthetic coach datasets (athletes × sessions × weeks of samples) and a direct epoch function."""
 
 from __future__ import annotations
 
@@ -48,9 +48,12 @@ def write_session(
 ) -> None:
     placements = {"S1": "trunk", "S2": "forearm_right"} if placements is None else placements
     sensors = tuple(
-        sensor(sid, start, duration_s, intensity * (1.0 + 0.5 * i), seed + i) for i, sid in enumerate(placements)
+        sensor(sid, start, duration_s, intensity * (1.0 + 0.5 * i), seed + i)
+        for i, sid in enumerate(placements)
     )
-    info = SessionInfo(session_id=session, subject_id=subject, start_time=start, placements=placements, exercise=exercise)
+    info = SessionInfo(
+        session_id=session, subject_id=subject, start_time=start, placements=placements, exercise=exercise
+    )
     write_recording(Recording(info, sensors), root, overwrite=overwrite)
 
 
