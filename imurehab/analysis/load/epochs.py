@@ -52,14 +52,20 @@ def sample_bounds(n: int, rate_hz: float, epoch_s: float) -> IntArray:
     return bounds
 
 
-@njit(cache=True, nogil=True)
-def enmo_mad_epochs(acc, bounds, wbounds, scratch, out):
-    """Sums per epoch into ``out`` (E, 2): Σ max(‖a‖/g − 1, 0) and Σ over windows of n_w · MAD_w [g].
-
-    Every epoch bound is a window bound (``wbounds`` subdivides ``bounds``); ``scratch`` holds at least
-    the longest window.
-    """
+@njit(cache=True, nogil=True, fastmath=True)
+def magnitude_g(acc, out):
+    """‖a‖ / g per sample of ``acc`` (N, 3) [m/s²] into ``out`` (N,)."""
     k = 1.0 / STANDARD_GRAVITY
+    for i in range(acc.shape[0]):
+        out[i] = math.sqrt(acc[i, 0] * acc[i, 0] + acc[i, 1] * acc[i, 1] + acc[i, 2] * acc[i, 2]) * k
+
+
+@njit(cache=True, nogil=True)
+def enmo_mad_epochs(r, bounds, wbounds, out):
+    """Sums per epoch into ``out`` (E, 2): Σ max(r − 1, 0) and Σ over windows of n_w · MAD_w [g].
+
+    ``r`` is ‖a‖ in g per sample; every epoch bound is a window bound (``wbounds`` subdivides ``bounds``).
+    """
     w = 0
     for e in range(bounds.shape[0] - 1):
         enmo = 0.0
@@ -68,26 +74,21 @@ def enmo_mad_epochs(acc, bounds, wbounds, scratch, out):
             a, b = wbounds[w], wbounds[w + 1]
             total = 0.0
             for i in range(a, b):
-                r = math.sqrt(acc[i, 0] * acc[i, 0] + acc[i, 1] * acc[i, 1] + acc[i, 2] * acc[i, 2]) * k
-                scratch[i - a] = r
-                total += r
-                if r > 1.0:
-                    enmo += r - 1.0
+                total += r[i]
+                if r[i] > 1.0:
+                    enmo += r[i] - 1.0
             mean = total / (b - a)
-            dev = 0.0
-            for j in range(b - a):
-                dev += abs(scratch[j] - mean)
-            mad += dev
+            for i in range(a, b):
+                mad += abs(r[i] - mean)
             w += 1
         out[e, 0] = enmo
         out[e, 1] = mad
 
 
-def enmo_mad_per_epoch(acc: FloatArray, bounds: IntArray, window_bounds: IntArray) -> FloatArray:
-    """ENMO and MAD [mg] (E, 2) per epoch; MAD the sample-weighted mean of its windows' MAD."""
+def enmo_mad_per_epoch(r: FloatArray, bounds: IntArray, window_bounds: IntArray) -> FloatArray:
+    """ENMO and MAD [mg] (E, 2) per epoch of ``r`` = ‖a‖ [g]; MAD the sample-weighted mean of its windows."""
     out = np.empty((bounds.shape[0] - 1, 2))
-    scratch = np.empty(int(np.diff(window_bounds).max()))
-    enmo_mad_epochs(acc, bounds, window_bounds, scratch, out)
+    enmo_mad_epochs(r, bounds, window_bounds, out)
     return out * (1000.0 / np.diff(bounds))[:, None]
 
 
@@ -97,7 +98,9 @@ def _per_epoch(acc_mps2: npt.ArrayLike, rate_hz: float, epoch_s: float) -> Float
     bounds = sample_bounds(acc.shape[0], check_rate(rate_hz), epoch_s)
     if (np.diff(bounds) <= 0).any():
         raise DataValidationError(f"epoch_s={epoch_s} holds no sample at {rate_hz} Hz", column="epoch_s")
-    return enmo_mad_per_epoch(acc, bounds, bounds)
+    r = np.empty(acc.shape[0])
+    magnitude_g(acc, r)
+    return enmo_mad_per_epoch(r, bounds, bounds)
 
 
 def enmo_mg(acc_mps2: npt.ArrayLike, rate_hz: float, *, epoch_s: float = 5.0) -> FloatArray:

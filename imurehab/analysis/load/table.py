@@ -12,7 +12,11 @@ import polars as pl
 from imurehab.analysis.load._resample import resample, resampled_times
 from imurehab.analysis.load._validate import check_acc, check_epoch, check_rate, check_time
 from imurehab.analysis.load.axes import ISB_AXES, LOAD_METRICS_VERSION, AxisMap
-from imurehab.analysis.load.epochs import enmo_mad_per_epoch, epoch_bounds
+from imurehab.analysis.load.cadence import cadence_per_epoch
+from imurehab.analysis.load.counts import counts_10hz, counts_per_epoch
+from imurehab.analysis.load.epochs import enmo_mad_per_epoch, epoch_bounds, magnitude_g
+from imurehab.analysis.load.events import events_of
+from imurehab.analysis.load.impacts import IMPACT_REFRACTORY_S, impact_zone, peaks_of_magnitude
 from imurehab.analysis.load.playerload import PLAYERLOAD_RATE_HZ, playerload_per_epoch
 from imurehab.errors import DataValidationError
 from imurehab.store import columns as cols
@@ -66,6 +70,7 @@ def load_epochs(
     sensor: str,
     axis_map: AxisMap = ISB_AXES,
     mad_window_s: float = 5.0,
+    impact_refractory_s: float = IMPACT_REFRACTORY_S,
 ) -> pl.DataFrame:
     """Load metrics per epoch of one sensor: rows of the ``load`` table.
 
@@ -91,6 +96,8 @@ def load_epochs(
         MAD is computed over windows of this length (aligned like the epochs; GGIR's 5 s) and averaged
         over the epoch, weighted by samples. Must divide ``epoch_s``; epochs shorter than it use one
         window per epoch.
+    impact_refractory_s : float, default 0.15
+        Refractory time of impacts [s] (:func:`~imurehab.analysis.load.impact_peaks`).
 
     Returns
     -------
@@ -128,8 +135,17 @@ def load_epochs(
     index, bounds = epoch_bounds(time_us, epoch_us)
     _, window_bounds = epoch_bounds(time_us, window_us)
     n_epochs = index.shape[0]
-    enmo_mad = enmo_mad_per_epoch(acc, bounds, window_bounds)
+    r = np.empty(acc.shape[0])
+    magnitude_g(acc, r)
+    enmo_mad = enmo_mad_per_epoch(r, bounds, window_bounds)
     player = _playerload_rows(acc, time_us, rate, index, epoch_us, axis_map)
+    edges = np.append(index * epoch_us, index[-1] * epoch_us + epoch_us)
+    counts = counts_per_epoch(*counts_10hz(acc, rate, time_us), edges)
+    peak_index, peak_g = peaks_of_magnitude(r, rate, impact_refractory_s)
+    impacts = _per_epoch_counts(bounds, peak_index, impact_zone(peak_g), 4)
+    event_start, event_sign = events_of(acc, rate, axis_map)
+    events = _per_epoch_counts(bounds, event_start, (event_sign < 0).astype(np.int64), 2)
+    steps, strokes = cadence_per_epoch(r, bounds, rate)
     data = {
         cols.EPOCH_START: pl.Series(index * epoch_us).cast(pl.Datetime("us", "UTC")),
         cols.EPOCH_S: np.full(n_epochs, epoch_us / 1e6),
@@ -137,8 +153,22 @@ def load_epochs(
         cols.MAD_MG: enmo_mad[:, 1],
         cols.COVERED_S: np.diff(bounds) / rate,
         **{name: player[:, k] for k, name in enumerate(cols.PLAYERLOADS)},
+        **{name: impacts[:, k] for k, name in enumerate(cols.IMPACTS)},
+        **{name: counts[:, k] for k, name in enumerate(cols.COUNTS)},
+        cols.COUNTS_VM: np.sqrt((counts.astype(np.float64) ** 2).sum(axis=1)),
+        cols.ACCEL_EVENTS: events[:, 0],
+        cols.DECEL_EVENTS: events[:, 1],
+        cols.STEP_CADENCE_SPM: pl.Series(steps, nan_to_null=True),
+        cols.STROKE_CADENCE_SPM: pl.Series(strokes, nan_to_null=True),
     }
     return _as_load_rows(pl.DataFrame(data), sensor)
+
+
+def _per_epoch_counts(bounds: np.ndarray, sample: np.ndarray, kind: np.ndarray, kinds: int) -> np.ndarray:
+    """How many events of each kind (0..kinds − 1) fall in each epoch, by their sample index (E, kinds)."""
+    epoch = np.searchsorted(bounds, sample, side="right") - 1
+    flat = np.bincount(epoch * kinds + kind, minlength=(bounds.shape[0] - 1) * kinds)
+    return flat.reshape(-1, kinds).astype(np.int64)
 
 
 def _as_load_rows(metrics: pl.DataFrame, sensor: str) -> pl.DataFrame:
