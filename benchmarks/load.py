@@ -1,0 +1,282 @@
+"""Load over a coach's dataset: throughput (sensor-hours/s) and peak memory, against plain numpy.
+
+Builds, in a temporary folder (removed at the end unless ``--keep``), a dataset of ``--sensor-hours``
+sensor-hours of ``samples`` at 100 Hz. To stay within disk and time, only ``--distinct`` sessions are
+generated (synthetic running-like signals of ``--sensors`` sensors × ``--session-hours``, quantised like
+a 16-bit IMU, with gyroscope); the rest are *hard links* of their part files under other athlete and
+session ids. Every session is read and computed in full, but the distinct bytes are few, so they sit in
+the OS page cache: the figures are for a warm cache, not for reading from disk.
+
+Three runs, each in a fresh child process whose resident memory (RSS, summed over the child and its
+worker processes, sampled from /proc every 20 ms) is tracked; its high-water mark is printed:
+
+1. **anchor**: plain per-session numpy, one process: pyarrow reads the session's ``sensor``, ``time`` and
+   ``acc_*`` columns into numpy; PlayerLoad 3D, ENMO and MAD per 60 s epoch by direct formulas; nothing
+   written.
+2. **ours, same formulas**: ``update_load`` (lazy per-sensor reads, atomic writes of the ``load`` table and
+   its provenance) with the anchor's formulas as the epoch function: the cost of our I/O and bookkeeping.
+3. **ours, full metrics**: ``update_load`` with :func:`imurehab.analysis.load.load_epochs` (every column
+   of the ``load`` table), as ``imurehab load`` runs.
+
+Then a second ``update_load`` over the unchanged dataset (everything skipped) is timed. Throughput is
+sensor-hours of samples divided by the time of the computation inside the child (imports excluded);
+ratios are ours / anchor (higher is better for us). Targets (issue 7): ≥ 50 sensor-hours/s, peak < 1 GB.
+
+Usage: ``python benchmarks/load.py [--sensor-hours 1000] [--workers 2] [--distinct 4]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+RATE_HZ = 100.0
+EPOCH_S = 60.0
+G = 9.80665
+ACC_LSB = 16 * G / 32768  # ±16 g, 16-bit
+GYR_LSB = np.deg2rad(2000.0) / 32768
+
+
+# --- the dataset ----------------------------------------------------------------------------------
+def _signal(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Running-like specific force: steps at ~2.8 Hz with heel-strike peaks, plus noise; quantised."""
+    t = np.arange(n) / RATE_HZ
+    cadence = 2.8 + 0.1 * np.sin(2 * np.pi * t / 600.0)
+    phase = 2 * np.pi * np.cumsum(cadence) / RATE_HZ
+    vertical = G + 6.0 * np.maximum(np.sin(phase), 0.0) ** 6 - 1.5 * np.sin(phase) ** 2
+    acc = np.column_stack([2.0 * np.sin(phase + 0.5), vertical, 1.0 * np.sin(phase / 2)]) + rng.normal(
+        0.0, 0.3, (n, 3)
+    )
+    gyr = np.column_stack([1.5 * np.sin(phase), 0.3 * np.sin(phase / 2), 0.2 * np.cos(phase)]) + rng.normal(
+        0.0, 0.02, (n, 3)
+    )
+    return np.round(acc / ACC_LSB) * ACC_LSB, np.round(gyr / GYR_LSB) * GYR_LSB
+
+
+def build_dataset(root: Path, sensor_hours: float, distinct: int, sensors: int, session_hours: float) -> int:
+    """Write ``distinct`` sessions, hard-link the rest; returns the number of sessions."""
+    from imurehab.store import write_recording
+    from imurehab.types import Recording, SensorInfo, SensorSamples, SessionInfo
+
+    n_sessions = max(1, round(sensor_hours / (sensors * session_hours)))
+    n = int(session_hours * 3600 * RATE_HZ)
+    start = datetime(2025, 3, 3, 9, tzinfo=UTC)
+    t0 = int(start.timestamp() * 1e6)
+    for d in range(min(distinct, n_sessions)):
+        rng = np.random.default_rng(d)
+        samples = []
+        for k in range(sensors):
+            acc, gyr = _signal(rng, n)
+            samples.append(
+                SensorSamples(
+                    SensorInfo(f"S{k + 1}", "sim", RATE_HZ),
+                    t0 + np.arange(n, dtype=np.int64) * 10_000,
+                    acc,
+                    gyr,
+                )
+            )
+        placements = {"S1": "trunk", **{f"S{k + 1}": "thigh_right" for k in range(1, sensors)}}
+        info = SessionInfo(f"d{d}", "distinct", start + timedelta(days=d), placements, "running")
+        write_recording(Recording(info, tuple(samples)), root)
+    for i in range(n_sessions):
+        d = i % min(distinct, n_sessions)
+        for table in ("samples", "sessions"):
+            src = root / table / "subject=distinct" / f"session=d{d}"
+            dst = root / table / f"subject=A{i % 25:02d}" / f"session=s{i:05d}"
+            dst.mkdir(parents=True)
+            for part in src.glob("*.parquet"):
+                os.link(part, dst / part.name)
+    for table in ("samples", "sessions"):
+        shutil.rmtree(root / table / "subject=distinct")
+    return n_sessions
+
+
+# --- the direct formulas (anchor, and the epoch function of run 2) --------------------------------
+def direct_epochs(acc_mps2, time, *, rate_hz, epoch_s=EPOCH_S, sensor):
+    """PlayerLoad 3D (Σ‖Δa‖/100, a in g), ENMO and MAD [mg] per UTC-aligned epoch, straight numpy."""
+    del rate_hz
+    time = np.asarray(time, dtype=np.int64)
+    g = np.asarray(acc_mps2) / G
+    epoch_us = round(epoch_s * 1e6)
+    ids = time // epoch_us
+    bounds = np.concatenate(([0], np.flatnonzero(np.diff(ids)) + 1, [ids.size]))
+    step = np.sqrt(np.sum(np.diff(g, axis=0, prepend=g[:1]) ** 2, axis=1)) / 100.0
+    norm = np.sqrt(np.sum(g * g, axis=1))
+    counts = np.diff(bounds)
+    playerload = np.add.reduceat(step, bounds[:-1])
+    enmo = np.add.reduceat(np.maximum(norm - 1.0, 0.0), bounds[:-1]) / counts * 1000.0
+    mean = np.add.reduceat(norm, bounds[:-1]) / counts
+    mad = np.add.reduceat(np.abs(norm - np.repeat(mean, counts)), bounds[:-1]) / counts * 1000.0
+    return pl.DataFrame(
+        {
+            "sensor": [sensor] * playerload.size,
+            "epoch_start": pl.Series(ids[bounds[:-1]] * epoch_us).cast(pl.Datetime("us", "UTC")),
+            "epoch_s": np.full(playerload.size, float(epoch_s)),
+            "playerload": playerload,
+            "enmo_mg": enmo,
+            "mad_mg": mad,
+        }
+    )
+
+
+def anchor(root: Path) -> dict[str, float]:
+    """Per session: pyarrow reads the columns into numpy, direct formulas per sensor; nothing written."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    hours = 0.0
+    epochs = 0
+    for session_dir in sorted((root / "samples").glob("subject=*/session=*")):
+        files = sorted(session_dir.glob("*.parquet"))
+        table = pq.read_table(files, columns=["sensor", "time", "acc_x", "acc_y", "acc_z"])
+        for sensor in pc.unique(table["sensor"]).to_pylist():
+            rows = table.filter(pc.equal(table["sensor"], sensor))
+            time = rows["time"].cast("int64").to_numpy()
+            acc = np.column_stack([rows[c].to_numpy() for c in ("acc_x", "acc_y", "acc_z")])
+            epochs += direct_epochs(acc, time, rate_hz=RATE_HZ, sensor=sensor).height
+            hours += time.size / RATE_HZ / 3600
+    return {"sensor_hours": hours, "epochs": epochs}
+
+
+# --- child processes and their memory --------------------------------------------------------------
+def child(mode: str, root: Path, workers: int) -> None:
+    """Run one measurement in this (fresh) process and print its JSON result."""
+    from imurehab.training import LoadMetrics, update_load
+
+    t = time.perf_counter()
+    if mode == "anchor":
+        result = anchor(root)
+    else:
+        metrics = LoadMetrics(direct_epochs, "direct-1") if mode == "same" else None
+        report = update_load(root, workers=workers, metrics=metrics)
+        result = {"sensor_hours": report.sensor_hours, "computed": report.count("computed")}
+        result["failed"] = report.count("failed")
+        result["seconds"] = time.perf_counter() - t
+        t2 = time.perf_counter()
+        again = update_load(root, workers=workers, metrics=metrics)
+        result["rerun_seconds"] = time.perf_counter() - t2
+        result["rerun_skipped"] = again.count("skipped")
+    result.setdefault("seconds", time.perf_counter() - t)
+    print(json.dumps(result))
+
+
+def _tree_rss_bytes(pid: int) -> int:
+    """RSS of a process and all its descendants [bytes], from /proc (Linux)."""
+    total = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo.extend(int(c) for c in f.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def measure(mode: str, root: Path, workers: int) -> dict[str, float]:
+    """Run ``mode`` in a child process; its result plus the peak RSS of its process tree."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", mode, "--root", str(root), "--workers", str(workers)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss_bytes(proc.pid))
+            stop.wait(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    out, _ = proc.communicate()
+    stop.set()
+    sampler.join()
+    if proc.returncode:
+        raise SystemExit(f"{mode} run failed with exit code {proc.returncode}")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak_rss_mb"] = peak / 2**20
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sensor-hours", type=float, default=1000.0)
+    parser.add_argument("--distinct", type=int, default=4, help="sessions generated (the rest hard-linked)")
+    parser.add_argument("--sensors", type=int, default=2, help="sensors per session")
+    parser.add_argument("--session-hours", type=float, default=1.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the dataset folder")
+    parser.add_argument("--child", choices=("anchor", "same", "full"), help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.root, args.workers)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="imurehab-load-bench-"))
+    try:
+        t = time.perf_counter()
+        n = build_dataset(folder / "ds", args.sensor_hours, args.distinct, args.sensors, args.session_hours)
+        print(
+            f"dataset: {n} sessions × {args.sensors} sensors × {args.session_hours:g} h at {RATE_HZ:g} Hz "
+            f"({args.distinct} generated, the rest hard links; built in {time.perf_counter() - t:.1f} s)"
+        )
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+        rows = {}
+        for mode, workers in (("anchor", 1), ("same", args.workers), ("full", args.workers)):
+            shutil.rmtree(folder / "ds" / "load", ignore_errors=True)
+            rows[mode] = measure(mode, folder / "ds", workers)
+        base = rows["anchor"]["sensor_hours"] / rows["anchor"]["seconds"]
+        names = {
+            "anchor": "anchor: numpy per session, 1 process",
+            "same": f"ours, same formulas, {args.workers} workers",
+            "full": f"ours, full load table, {args.workers} workers",
+        }
+        print(f"{'run':<44}{'sensor-h':>10}{'s':>8}{'sensor-h/s':>12}{'ratio':>8}{'peak RSS MB':>13}")
+        for mode, r in rows.items():
+            rate = r["sensor_hours"] / r["seconds"]
+            print(
+                f"{names[mode]:<44}{r['sensor_hours']:>10.1f}{r['seconds']:>8.2f}{rate:>12.1f}"
+                f"{rate / base:>8.2f}{r['peak_rss_mb']:>13.0f}"
+            )
+        for mode in ("same", "full"):
+            r = rows[mode]
+            print(
+                f"{names[mode]}: {r['computed']} computed, {r['failed']} failed; unchanged re-run "
+                f"{r['rerun_seconds']:.2f} s ({r['rerun_skipped']} skipped)"
+            )
+        full = rows["full"]
+        rate = full["sensor_hours"] / full["seconds"]
+        print(
+            f"targets: ≥ 50 sensor-h/s → {rate:.1f} ({'met' if rate >= 50 else 'NOT met'}); "
+            f"peak < 1024 MB → {full['peak_rss_mb']:.0f} "
+            f"({'met' if full['peak_rss_mb'] < 1024 else 'NOT met'})"
+        )
+    finally:
+        if args.keep:
+            print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
