@@ -261,7 +261,8 @@ def compute_session_load(
         Default :func:`default_metrics`.
     label_hyrox : bool, default True
         For a HYROX session (:func:`~imurehab.training.stations.is_hyrox_session`), label each epoch's
-        ``station`` from the race segmentation, when :mod:`imurehab.analysis.hyrox` is available.
+        ``station`` from the race segmentation, when :mod:`imurehab.analysis.hyrox` is available (a
+        race it cannot segment keeps null stations).
 
     Returns
     -------
@@ -309,8 +310,13 @@ def compute_session_load(
         segmenter = hyrox_segmenter()
         if segmenter is not None:
             rec = read_recording(root, subject=subject, session=session)
-            phases = segmenter[0](rec).phases
-            load = label_stations(load, phases, origin_us=rec.session.start_us)
+            try:
+                phases = segmenter[0](rec).phases
+            except ImurehabError:
+                # Not segmentable (too short, sensors it cannot use): the load stands, unlabelled.
+                phases = None
+            if phases is not None:
+                load = label_stations(load, phases, origin_us=rec.session.start_us)
     return load, hours
 
 

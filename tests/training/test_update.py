@@ -141,3 +141,18 @@ def test_two_worker_processes_write_what_one_process_writes(team, tmp_path_facto
     a = read_table(team, cols.LOAD).collect().sort(keys)
     b = read_table(other, cols.LOAD).collect().sort(keys)
     assert a.equals(b)
+
+
+def test_a_race_that_cannot_be_segmented_keeps_its_load_unlabelled(tmp_path, monkeypatch):
+    from imurehab.errors import DataValidationError
+
+    write_session(tmp_path, "A1", "short", T0, duration_s=120.0, exercise="hyrox")
+
+    def refuse(rec):
+        raise DataValidationError("too short to be a race")
+
+    monkeypatch.setattr(update_module, "hyrox_segmenter", lambda: (refuse, "fake-1"))
+    report = update_load(tmp_path, metrics=METRICS)
+    assert report.count("computed") == 1
+    load = read_table(tmp_path, cols.LOAD).collect()
+    assert load.height and load.get_column(cols.STATION).null_count() == load.height
