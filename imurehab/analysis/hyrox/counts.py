@@ -4,8 +4,8 @@ Each station's movement is periodic on the axis it moves most. The counter band-
 accelerometer and gyroscope of one sensor (0.15–3 Hz), projects each on its first principal axis over
 the station, estimates the cycle period by autocorrelation within the station's plausible range, and
 counts peaks at least 0.6 periods apart and at least a quarter as prominent as the typical cycle; of the
-two signals it keeps the more periodic. Alternating movements seen on one side only (a right-wrist watch
-on the sled pull sees every other pull; a thigh sensor sees every other step) are doubled.
+two signals it keeps the more periodic. For steps, a sensor on one leg may swing once per stride: when the
+period found is a stride (beyond the step range), each cycle counts two steps.
 
 Wall-ball depth: the tilt of the thigh (or, without one, the pelvis) at the bottom of each rep, from the
 low-passed gravity direction; a rep whose tilt falls short of 75 % of the set's median is a no-rep.
@@ -37,25 +37,35 @@ class StationCounting:
         Plausible range of one counted cycle [s].
     placements : tuple of str
         Sensors to count on, best first.
-    per_cycle : dict
-        Placement → counted units per cycle it sees (2: sees every other one).
+    alternating : bool
+        Left and right alternate (steps): a sensor may see every step or, on one leg, every stride.
+        The period is then searched up to twice the range, and a period beyond it counts two per cycle.
     """
 
     unit: str
     period_s: tuple[float, float]
     placements: tuple[str, ...]
-    per_cycle: dict[str, int]
+    alternating: bool = False
+
+    def search_s(self) -> tuple[float, float]:
+        """Range of the cycle period searched [s]."""
+        lo, hi = self.period_s
+        return (lo, 2.0 * hi) if self.alternating else (lo, hi)
+
+    def per_cycle(self, period_s: float) -> int:
+        """Counted units per cycle of the found period (2 for a stride of an alternating movement)."""
+        return 2 if self.alternating and period_s > self.period_s[1] else 1
 
 
 COUNTING = {
-    "skierg": StationCounting("strokes", (1.0, 2.6), ("wrist", "pelvis", "thigh"), {}),
-    "sled-push": StationCounting("steps", (0.45, 1.4), ("pelvis", "thigh", "wrist"), {"thigh": 2}),
-    "sled-pull": StationCounting("pulls", (0.9, 3.0), ("pelvis", "thigh", "wrist"), {"wrist": 2}),
-    "burpee-broad-jumps": StationCounting("reps", (3.0, 10.0), ("pelvis", "thigh", "wrist"), {}),
-    "rowing": StationCounting("strokes", (1.5, 3.2), ("thigh", "pelvis", "wrist"), {}),
-    "farmers-carry": StationCounting("steps", (0.35, 0.8), ("pelvis", "thigh", "wrist"), {"thigh": 2}),
-    "sandbag-lunges": StationCounting("steps", (1.6, 4.5), ("pelvis", "thigh", "wrist"), {"thigh": 2}),
-    "wall-balls": StationCounting("reps", (1.8, 4.5), ("thigh", "pelvis", "wrist"), {}),
+    "skierg": StationCounting("strokes", (1.0, 2.6), ("wrist", "pelvis", "thigh")),
+    "sled-push": StationCounting("steps", (0.45, 1.0), ("pelvis", "thigh", "wrist"), alternating=True),
+    "sled-pull": StationCounting("pulls", (0.9, 3.0), ("pelvis", "thigh", "wrist")),
+    "burpee-broad-jumps": StationCounting("reps", (3.0, 10.0), ("pelvis", "thigh", "wrist")),
+    "rowing": StationCounting("strokes", (1.5, 3.2), ("thigh", "pelvis", "wrist")),
+    "farmers-carry": StationCounting("steps", (0.35, 0.7), ("pelvis", "thigh", "wrist"), alternating=True),
+    "sandbag-lunges": StationCounting("steps", (1.6, 4.5), ("pelvis", "thigh", "wrist")),
+    "wall-balls": StationCounting("reps", (1.8, 4.5), ("thigh", "pelvis", "wrist")),
 }
 """Counting rules per station (unit, cycle period range, preferred sensors, cycles per count)."""
 

@@ -36,17 +36,27 @@ _ROX_SHARE = 0.07
 _ROX_LIMITS_S = (4.0, 25.0)
 
 
+def _logistic(x: FloatArray) -> FloatArray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
 def run_likeness(features: FloatArray) -> FloatArray:
     """Probability-like score in (0, 1) that each frame is running, from every sensor's features.
 
-    Running shakes every body-worn sensor (std ‖a‖ above ≈ 4 m/s²) with a strongly periodic ‖a‖
-    (steps): the score is the mean over sensors of two logistic terms on ``energy`` and ``periodicity``.
+    Running shakes every body-worn sensor (std ‖a‖ above ≈ 4 m/s²) with a strongly periodic ‖a‖ at the
+    step frequency (above ≈ 2.1 Hz; strokes and walking are slower): the score is the mean over sensors
+    of the product of three logistic terms on ``energy``, ``periodicity`` and ``cadence``.
     """
     n = len(FEATURE_NAMES)
     per_sensor = features.reshape(features.shape[0], -1, n)
     energy = per_sensor[:, :, FEATURE_NAMES.index("energy")]
     period = per_sensor[:, :, FEATURE_NAMES.index("periodicity")]
-    score = 1.0 / (1.0 + np.exp(-(energy - 1.4) / 0.15)) / (1.0 + np.exp(-(period - 0.55) / 0.07))
+    cadence = per_sensor[:, :, FEATURE_NAMES.index("cadence")]
+    score = (
+        _logistic((energy - 1.4) / 0.15)
+        * _logistic((period - 0.55) / 0.07)
+        * _logistic((cadence - 1.07) / 0.1)
+    )
     with np.errstate(invalid="ignore"):
         mean = np.nanmean(np.where(np.isfinite(score), score, np.nan), axis=1)
     return np.clip(np.nan_to_num(mean, nan=0.5), 0.03, 0.97)

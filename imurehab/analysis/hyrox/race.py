@@ -152,8 +152,8 @@ def _station_row(label: str, index: int, a: int, b: int, sensors: dict[str, Race
     if counter is not None:
         acc, gyr, rate = _slice(sensors[counter], a, b)
         if rate > 0:
-            found = count_cycles(acc, gyr, rate, rule.period_s)
-            count = int(found.peaks.size) * rule.per_cycle.get(counter, 1)
+            found = count_cycles(acc, gyr, rate, rule.search_s())
+            count = int(found.peaks.size) * rule.per_cycle(found.period_s)
             row[COUNT] = count
             row[CADENCE_PER_MIN] = count / duration * 60.0 if duration > 0 else None
             depth_sensor = next((p for p in ("thigh", "pelvis") if p in sensors), None)
