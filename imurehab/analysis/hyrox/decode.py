@@ -8,6 +8,7 @@
 3. Each class's feature Gaussians are estimated from the current labels, the full model is decoded, and
    this repeats until the labels settle (Viterbi training). The classes adapt to the athlete and to how
    the sensors were worn; nothing is trained on other races.
+4. The same again with every Roxzone limited to 3 × the race's median Roxzone (:func:`roxzone_cap`).
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from imurehab.analysis.hyrox.features import FEATURE_NAMES
+from imurehab.analysis.hyrox.features import FEATURE_NAMES, FRAME_S
 from imurehab.analysis.hyrox.sequence import (
     CLASSES,
+    ROXZONE,
     RUN,
+    RaceStates,
     fit_gaussians,
     gaussian_loglik,
     race_states,
     viterbi,
 )
 
-__all__ = ["decode_race", "run_likeness"]
+__all__ = ["decode_race", "roxzone_cap", "run_likeness"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -34,6 +37,8 @@ IntArray = npt.NDArray[np.int64]
 _FLOOR = np.array([0.04, 0.04, 0.004, 0.004, 0.004, 0.08, 0.005])
 _ROX_SHARE = 0.07
 _ROX_LIMITS_S = (4.0, 25.0)
+_ROX_CAP_FACTOR = 3.0
+_ROX_CAP_MIN_S = 15.0
 
 
 def _logistic(x: FloatArray) -> FloatArray:
@@ -86,6 +91,31 @@ def _initial_labels(features: FloatArray) -> IntArray:
     return out
 
 
+def _train(
+    features: FloatArray, states: RaceStates, cls: IntArray, floor: FloatArray, cap: IntArray, iterations: int
+) -> IntArray:
+    path = np.full(features.shape[0], -1, dtype=np.int64)
+    for _ in range(iterations):
+        mean, var = fit_gaussians(features, cls, len(CLASSES), floor)
+        new_path = viterbi(states, gaussian_loglik(features, mean, var), cap)
+        if np.array_equal(new_path, path):
+            break
+        path, cls = new_path, states.classes[new_path]
+    return path
+
+
+def roxzone_cap(path: IntArray, states: RaceStates) -> int:
+    """Longest plausible Roxzone [frames]: 3 × the race's median Roxzone, at least 15 s.
+
+    Roxzones of one race cross the same hall, so they take similar times; a "Roxzone" several times
+    longer than the others has swallowed part of a station (a farmers carry looks like walking to a
+    pelvis or thigh sensor).
+    """
+    rox = [int(np.sum(path == s)) for s, label in enumerate(states.labels) if label == ROXZONE]
+    rox = [r for r in rox if r > 0]
+    return max(int(_ROX_CAP_FACTOR * np.median(rox)) if rox else 0, int(_ROX_CAP_MIN_S / FRAME_S))
+
+
 def decode_race(
     features: FloatArray, iterations: int = 6
 ) -> tuple[IntArray, tuple[str, ...], tuple[int, ...]]:
@@ -96,7 +126,7 @@ def decode_race(
     features : ndarray, shape (F, k·len(FEATURE_NAMES))
         The features of k sensors side by side, one row per frame (NaN where a sensor has no data).
     iterations : int
-        Maximum rounds of Viterbi training.
+        Maximum rounds of Viterbi training (per stage: without, then with the Roxzone cap).
 
     Returns
     -------
@@ -107,13 +137,8 @@ def decode_race(
     """
     states = race_states(CLASSES)
     floor = np.tile(_FLOOR, features.shape[1] // len(FEATURE_NAMES))
-    cls = _initial_labels(features)
-    path = np.zeros(features.shape[0], dtype=np.int64)
-    for _ in range(iterations):
-        mean, var = fit_gaussians(features, cls, len(CLASSES), floor)
-        new_path = viterbi(states, gaussian_loglik(features, mean, var))
-        new_cls = states.classes[new_path]
-        if np.array_equal(new_path, path):
-            break
-        path, cls = new_path, new_cls
+    free = np.zeros(len(states.labels), dtype=np.int64)
+    path = _train(features, states, _initial_labels(features), floor, free, iterations)
+    cap = np.where(np.array(states.labels) == ROXZONE, roxzone_cap(path, states), 0)
+    path = _train(features, states, states.classes[path], floor, cap, iterations)
     return path, states.labels, states.index

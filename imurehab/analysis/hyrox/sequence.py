@@ -4,8 +4,9 @@ A HYROX race is always: run 1, Roxzone, station 1, Roxzone, run 2, …, run 8, R
 model has one state per phase of that sequence (plus "before" and "after" for recording outside the
 race), each emitting the features of its *class* (run, Roxzone, one class per station, rest). A state
 either stays or hands over to the next; states may be skipped at a cost (before/after for free, a
-Roxzone cheaply, a station dearly), so a station left out or a missing Roxzone still decodes. Decoding
-is exact dynamic programming (Viterbi) over 1 s frames, O(frames · states²).
+Roxzone cheaply, a station dearly), so a station left out or a missing Roxzone still decodes. States
+may have a longest duration (Roxzones do, see :mod:`imurehab.analysis.hyrox.decode`). Decoding is exact
+dynamic programming (Viterbi, semi-Markov for the capped states) over 1 s frames.
 
 The emission model is a diagonal Gaussian per class whose parameters are re-estimated from the race
 itself (Viterbi training): the classes are defined by the order, not by thresholds tuned to one body.
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from imurehab.analysis.hyrox._viterbi_kernel import decode
 
 __all__ = [
     "CLASSES",
@@ -128,7 +131,7 @@ def race_states(classes: tuple[str, ...], *, merged: bool = False) -> RaceStates
     return RaceStates(tuple(labels), tuple(index), cls, np.array(skip))
 
 
-def viterbi(states: RaceStates, loglik: FloatArray) -> IntArray:
+def viterbi(states: RaceStates, loglik: FloatArray, max_frames: npt.ArrayLike | None = None) -> IntArray:
     """Most likely state per frame.
 
     Parameters
@@ -137,30 +140,21 @@ def viterbi(states: RaceStates, loglik: FloatArray) -> IntArray:
         The model.
     loglik : ndarray, shape (F, C)
         Log-likelihood of each frame under each class.
+    max_frames : array_like of int, shape (S,), optional
+        Longest duration of each state [frames] (0: unbounded); default all unbounded. A capped state is
+        decoded with its duration explicit (semi-Markov), exactly.
 
     Returns
     -------
     ndarray of int, shape (F,)
         State index per frame, non-decreasing.
     """
-    emit = loglik[:, states.classes]
-    n_frames, n = emit.shape
-    a = states.transitions()
+    emit = np.ascontiguousarray(loglik[:, states.classes], dtype=np.float64)
+    n = emit.shape[1]
+    cap = np.zeros(n, dtype=np.int64) if max_frames is None else np.asarray(max_frames, dtype=np.int64)
     skip_before = np.concatenate([[0.0], np.cumsum(states.skip_cost)[:-1]])
     skip_after = np.concatenate([np.cumsum(states.skip_cost[::-1])[::-1][1:], [0.0]])
-    delta = emit[0] - skip_before
-    back = np.empty((n_frames, n), dtype=np.int32)
-    back[0] = np.arange(n)
-    for t in range(1, n_frames):
-        cand = delta[:, None] + a
-        best = np.argmax(cand, axis=0)
-        delta = cand[best, np.arange(n)] + emit[t]
-        back[t] = best
-    path = np.empty(n_frames, dtype=np.int64)
-    path[-1] = int(np.argmax(delta - skip_after))
-    for t in range(n_frames - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
-    return path
+    return decode(emit, states.transitions(), cap, -skip_before, -skip_after)
 
 
 def fit_gaussians(
