@@ -112,8 +112,8 @@ class JointResult:
     def calibration(self) -> dict[str, Any]:
         """How the joint was calibrated and its quality figures, JSON-ready.
 
-        Hinge joints: ``method`` (``"seel2014"`` or ``"relative-rate"``), ``heading`` (see
-        :class:`~imurehab.body.HingeJointAngles`), ``off_axis_rms_deg`` [deg] and
+        Hinge joints: ``method`` (``"seel2014"``, ``"seel2014+principal"`` or ``"relative-rate"``),
+        ``heading`` (see :class:`~imurehab.body.HingeJointAngles`), ``off_axis_rms_deg`` [deg] and
         ``axis_residual_rad_s`` [rad/s]. Other joints: ``method`` ``"static-pose+functional"``,
         ``heading`` and ``planarity`` (0–1). Both: ``static_s`` [s], the static window used.
         """

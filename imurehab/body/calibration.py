@@ -47,6 +47,15 @@ FloatArray = npt.NDArray[np.float64]
 _REST_GYR_RADS: Final[float] = 0.15  # below this angular rate norm a limb counts as still
 _MOVING_GYR_RADS: Final[float] = 0.3  # parent must exceed this (RMS) for the gyro-only axis method
 _MAX_FIT_SAMPLES: Final[int] = 4000
+# Planar movement (both segments turning about one axis each, as in squats and heel slides) leaves the
+# gyro-only fit a family of axis pairs tilted alike that fit equally well; the principal axes of the two
+# angular rates pick the member the movement itself turns about, when both segments' rates are that
+# planar (second singular value below this fraction of the first) and they fit nearly as well (residual
+# within _PLANAR_RESIDUAL times the best fit's, or below _PLANAR_RESIDUAL_FLOOR of the child's RMS rate:
+# gyro biases and scale errors alone leave that much).
+_PLANAR_RATIO: Final[float] = 0.2
+_PLANAR_RESIDUAL: Final[float] = 1.5
+_PLANAR_RESIDUAL_FLOOR: Final[float] = 0.01
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,9 @@ class HingeAxes:
     residual_rad_s : float
         RMS residual of the fit [rad/s]: how far the movement departs from a pure hinge (lower is better).
     method : str
-        ``"seel2014"`` (gyro-only, both segments moving) or ``"relative-rate"`` (parent nearly still).
+        ``"seel2014"`` (gyro-only, both segments moving), ``"seel2014+principal"`` (a planar movement:
+        the principal axes of the two angular rates, from the family of equally good gyro-only fits) or
+        ``"relative-rate"`` (parent nearly still).
     """
 
     parent: FloatArray
@@ -231,7 +242,30 @@ def estimate_hinge_axes(
                 best = fit
     assert best is not None
     rms = float(np.sqrt(2.0 * best.cost / idx.size))
-    return HingeAxes(_axis(best.x[0], best.x[1]), _axis(best.x[2], best.x[3]), rms, "seel2014")
+    j1, j2 = _axis(best.x[0], best.x[1]), _axis(best.x[2], best.x[3])
+    planar = _planar_axes(g1, g2, j1, j2, rms)
+    if planar is not None:
+        return HingeAxes(planar[0], planar[1], planar[2], "seel2014+principal")
+    return HingeAxes(j1, j2, rms, "seel2014")
+
+
+def _planar_axes(
+    g1: FloatArray, g2: FloatArray, j1: FloatArray, j2: FloatArray, rms: float
+) -> tuple[FloatArray, FloatArray, float] | None:
+    """The principal axes of both angular rates, if the movement is planar and they fit (else None)."""
+    axes = []
+    for g, j in ((g1, j1), (g2, j2)):
+        _, sv, vt = np.linalg.svd(g, full_matrices=False)
+        if sv[1] > _PLANAR_RATIO * sv[0]:
+            return None
+        a = vt[0] if vt[0] @ j >= 0 else -vt[0]
+        axes.append(np.asarray(a, dtype=np.float64))
+    resid = np.linalg.norm(np.cross(g1, axes[0]), axis=1) - np.linalg.norm(np.cross(g2, axes[1]), axis=1)
+    planar_rms = float(np.sqrt(np.mean(resid**2)))
+    floor = _PLANAR_RESIDUAL_FLOOR * float(np.sqrt(np.mean(np.sum(g2**2, axis=1))))
+    if planar_rms > max(_PLANAR_RESIDUAL * rms, floor):
+        return None
+    return axes[0], axes[1], planar_rms
 
 
 def segment_frame(hinge_axis: FloatArray, up_in_sensor: FloatArray, vertical_axis: str) -> FloatArray:

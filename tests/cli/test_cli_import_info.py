@@ -145,7 +145,7 @@ def test_process_with_an_exercise_by_name_or_by_template_file(tmp_path):
     (summary,) = row["summaries"]
     assert summary["exercise"] == "deep-squat" and summary["n_reps"] == 3
     (calibration,) = row["calibration"]
-    assert calibration["method"] == "seel2014" and calibration["static_s"] >= 1.0
+    assert calibration["method"].startswith("seel2014") and calibration["static_s"] >= 1.0
     assert all(u > 0 for u in summary["rom_uncertainty_deg"])
     bad = tmp_path / "bad.toml"
     bad.write_text(text.replace('joint = "knee"', 'joint = "kneee"'))
