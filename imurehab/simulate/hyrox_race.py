@@ -81,12 +81,14 @@ STATION_COUNTS = {
     "sandbag-lunges": "steps",
     "wall-balls": "reps",
 }
-"""What the truth counts at each station (one rep window each)."""
+"""What the truth counts at each station (one rep window each; steps are those of the steady gait, without the
+first and last step or two of each bout, which accelerate from and decelerate to standing)."""
 
 _BLEND_S = 1.5
 _LEAD_S = 2.0
 _TAIL_S = 2.0
 _RAMP_S = 2.0
+_ROX_MIN_S = 12.0  # a Roxzone is a walk of its own also in scaled races
 
 
 @dataclass(frozen=True)
@@ -248,7 +250,7 @@ class _Chain:
             rng,
             skeleton,
             t_start=self.t,
-            steady_s=max(moving_s - _RAMP_S, 1.0),
+            steady_s=max(moving_s - _RAMP_S, 3.0),
             station=self.pos,
             ramp_s=_RAMP_S / 2,
         )
@@ -414,7 +416,7 @@ def hyrox_race_program(request: MovementRequest, options: HyroxRaceOptions | Non
         chain.phase(RUN)
         chain.gait(rng, sk, style, 1000.0 * o.scale / speed)
         chain.phase(ROXZONE)
-        rox = [max(float(rng.uniform(*a.roxzone_s)) * o.scale, 6.0) for _ in range(2)]
+        rox = [max(float(rng.uniform(*a.roxzone_s)) * o.scale, _ROX_MIN_S) for _ in range(2)]
         chain.gait(rng, sk, WALKING, rox[0], hold_s=float(rng.uniform(0.5, 3.0)))
         if k in o.skip_stations:
             chain.gait(rng, sk, WALKING, rox[1])

@@ -114,9 +114,17 @@ FARMERS_CARRY = gait_style(
         ("shoulder", "flexion_deg"): _H(2.0, 2.0, 50.0),
         ("elbow", "flexion_deg"): _H(6.0, 1.5, 50.0),
         ("lumbar", "flexion_deg"): _H(0.0, 1.0, 10.0, order=2),
+        # a braced trunk: less pelvis and trunk rotation and obliquity, shorter strides (the direction of
+        # the changes load carriage brings, LaFiandra et al. 2003, J Biomech 36:87-95; sizes estimated)
+        ("pelvis", "rotation_deg"): _H(0.0, 1.5, 0.0),
+        ("pelvis", "abduction_deg"): _H(0.0, 2.0, 70.0),
+        ("hip", "abduction_deg"): _H(0.0, 2.0, 70.0),
+        ("lumbar", "rotation_deg"): _H(0.0, -1.0, 0.0),
+        ("hip", "flexion_deg"): _shifted(_W[("hip", "flexion_deg")], 0.8, 2.0),
+        ("knee", "flexion_deg"): _shifted(_W[("knee", "flexion_deg")], 0.85, 3.0),
     },
 )
-"""Walking fast with a kettlebell in each hand (≈ 126 steps/min), the arms hanging still."""
+"""Walking fast with a kettlebell in each hand (≈ 126 steps/min), arms hanging still, trunk braced."""
 
 
 def skierg(

@@ -3,11 +3,13 @@
 1. A run-likeness per frame (vigorous and strongly periodic ‖a‖ at every sensor) and a coarse model
    (8 × [run, other]) give the eight runs: the order forces exactly eight, so a slow run or a fast
    farmers carry cannot add or remove one.
-2. Between runs ``k`` and ``k + 1`` the initial guess is Roxzone, station ``k``, Roxzone, with Roxzones of
-   7 % of the median run duration (4–25 s).
+2. Between runs ``k`` and ``k + 1`` the initial guess is Roxzone, station ``k``, Roxzone: the two split
+   points that best fit one mean to both Roxzones and another to the station (least squares on the
+   standardised features; :func:`_split_gap`).
 3. Each class's feature Gaussians are estimated from the current labels, the full model is decoded, and
    this repeats until the labels settle (Viterbi training). The classes adapt to the athlete and to how
    the sensors were worn; nothing is trained on other races.
+   Frames where every sensor stands still are left out of this (:func:`neutralise_stillness`).
 4. The same again with every Roxzone limited to 3 × the race's median Roxzone (:func:`roxzone_cap`).
 """
 
@@ -21,6 +23,7 @@ from imurehab.analysis.hyrox.sequence import (
     CLASSES,
     ROXZONE,
     RUN,
+    STATIONS,
     RaceStates,
     fit_gaussians,
     gaussian_loglik,
@@ -28,15 +31,15 @@ from imurehab.analysis.hyrox.sequence import (
     viterbi,
 )
 
-__all__ = ["decode_race", "roxzone_cap", "run_likeness"]
+__all__ = ["decode_race", "neutralise_stillness", "roxzone_cap", "run_likeness"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 # variance floors per feature [feature units²]: energy, rotation, gravity ×3, cadence, periodicity
 _FLOOR = np.array([0.04, 0.04, 0.004, 0.004, 0.004, 0.08, 0.005])
-_ROX_SHARE = 0.07
-_ROX_LIMITS_S = (4.0, 25.0)
+_ROX_MAX_INIT_S = 90.0
+_STILL_ENERGY = -1.0  # log(std ‖a‖ + 0.1) with std ≈ 0.27 m/s²
 _ROX_CAP_FACTOR = 3.0
 _ROX_CAP_MIN_S = 15.0
 
@@ -67,6 +70,34 @@ def run_likeness(features: FloatArray) -> FloatArray:
     return np.clip(np.nan_to_num(mean, nan=0.5), 0.03, 0.97)
 
 
+def _split_gap(z: FloatArray, with_exit: bool) -> tuple[int, int]:
+    """Where a station starts and ends inside the frames between two runs.
+
+    Least squares over the standardised features ``z`` (L, n): Roxzone frames before ``a`` and from ``b``
+    on share one mean (walking both ways), station frames ``[a, b)`` have theirs. Each Roxzone keeps 2
+    frames to a quarter of the gap (at most :data:`_ROX_MAX_INIT_S`); without an exit Roxzone (after
+    the last station) ``b`` is the end.
+    """
+    n = z.shape[0]
+    s1 = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z, axis=0)])
+    s2 = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z * z, axis=0)])
+    top = int(min(n // 4, _ROX_MAX_INIT_S / FRAME_S))
+    if top < 2:
+        return 0, n
+    a = np.arange(2, top + 1)[:, None]
+    b = (n - np.arange(2, top + 1))[None, :] if with_exit else np.array([[n]])
+
+    def sse(t1: FloatArray, t2: FloatArray, m: FloatArray) -> FloatArray:
+        return (t2 - t1 * t1 / np.maximum(m, 1)[..., None]).sum(axis=-1)
+
+    rox1 = s1[a] + (s1[n] - s1[b])
+    rox2 = s2[a] + (s2[n] - s2[b])
+    station = sse(s1[b] - s1[a], s2[b] - s2[a], (b - a).astype(float))
+    cost = sse(rox1, rox2, (a + n - b).astype(float)) + station
+    i, j = np.unravel_index(int(np.argmin(cost)), cost.shape)
+    return int(a[i, 0]), int(b[0, j])
+
+
 def _initial_labels(features: FloatArray) -> IntArray:
     coarse_classes = ("rest", RUN, "other")
     states = race_states(coarse_classes, merged=True)
@@ -77,18 +108,37 @@ def _initial_labels(features: FloatArray) -> IntArray:
     index = np.array([states.index[s] for s in path])
     out = np.full(features.shape[0], CLASSES.index("rest"), dtype=np.int64)
     out[labels == RUN] = CLASSES.index(RUN)
-    run_lengths = [np.sum((labels == RUN) & (index == k)) for k in range(1, 9)]
-    rox = float(np.clip(_ROX_SHARE * np.median(run_lengths), *_ROX_LIMITS_S))
+    with np.errstate(invalid="ignore"):
+        z = np.nan_to_num((features - np.nanmean(features, axis=0)) / (np.nanstd(features, axis=0) + 1e-9))
     for k in range(1, 9):
         frames = np.flatnonzero((labels == "other") & (index == k))
         if frames.size == 0:
             continue
-        r = int(min(round(rox), frames.size // 4))
-        out[frames] = CLASSES.index(CLASSES[3 + k - 1])
-        out[frames[:r]] = CLASSES.index("roxzone")
-        if k < 8:
-            out[frames[frames.size - r :]] = CLASSES.index("roxzone")
+        a, b = _split_gap(z[frames], with_exit=k < 8)
+        out[frames] = CLASSES.index(STATIONS[k - 1])
+        out[frames[:a]] = CLASSES.index(ROXZONE)
+        out[frames[b:]] = CLASSES.index(ROXZONE)
     return out
+
+
+def neutralise_stillness(features: FloatArray) -> FloatArray:
+    """Features with stillness made uninformative.
+
+    A still sensor (std ‖a‖ below ≈ 0.27 m/s²) has no cadence: its ``cadence`` and ``periodicity`` become
+    NaN. A frame where every sensor is still (standing at the start line, a rest inside a station, a
+    pause in a Roxzone) becomes all NaN: a pause does not say which phase it belongs to, so its
+    neighbours decide, and the phases' feature models describe their movement, not their rests.
+    """
+    n = len(FEATURE_NAMES)
+    out = features.copy().reshape(features.shape[0], -1, n)
+    energy = out[:, :, FEATURE_NAMES.index("energy")]
+    with np.errstate(invalid="ignore"):
+        still = energy < _STILL_ENERGY
+    out[:, :, FEATURE_NAMES.index("cadence")][still] = np.nan
+    out[:, :, FEATURE_NAMES.index("periodicity")][still] = np.nan
+    everywhere = np.all(still | ~np.isfinite(energy), axis=1) & np.any(np.isfinite(energy), axis=1)
+    out[everywhere] = np.nan
+    return out.reshape(features.shape)
 
 
 def _train(
@@ -138,7 +188,9 @@ def decode_race(
     states = race_states(CLASSES)
     floor = np.tile(_FLOOR, features.shape[1] // len(FEATURE_NAMES))
     free = np.zeros(len(states.labels), dtype=np.int64)
-    path = _train(features, states, _initial_labels(features), floor, free, iterations)
+    init = _initial_labels(features)
+    features = neutralise_stillness(features)
+    path = _train(features, states, init, floor, free, iterations)
     cap = np.where(np.array(states.labels) == ROXZONE, roxzone_cap(path, states), 0)
     path = _train(features, states, states.classes[path], floor, cap, iterations)
     return path, states.labels, states.index
