@@ -56,6 +56,14 @@ _MAX_FIT_SAMPLES: Final[int] = 4000
 _PLANAR_RATIO: Final[float] = 0.2
 _PLANAR_RESIDUAL: Final[float] = 1.5
 _PLANAR_RESIDUAL_FLOOR: Final[float] = 0.01
+# A hinge axis is one physical line: its inclination seen through the parent's and the child's orientation
+# must agree at every sample (heading plays no part). The gyro-only fit only matches rate magnitudes and,
+# when the knee also caves in (valgus during a squat), can land on a child axis 30–90° off that fails this
+# check. The fit on the relative angular rate then replaces it when the gyro-only pair's inclinations
+# disagree by more than _INCLINATION_MISMATCH (RMS of the difference of the axis's earth-up components,
+# ≈ 1.7°) and the relative-rate pair's by less than _INCLINATION_GAIN of that.
+_INCLINATION_MISMATCH: Final[float] = 0.03
+_INCLINATION_GAIN: Final[float] = 0.5
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,7 @@ class HingeAxes:
     method : str
         ``"seel2014"`` (gyro-only, both segments moving), ``"seel2014+principal"`` (a planar movement:
         the principal axes of the two angular rates, from the family of equally good gyro-only fits) or
-        ``"relative-rate"`` (parent nearly still).
+        ``"relative-rate"`` (parent nearly still, or the gyro-only pair fails the inclination check).
     """
 
     parent: FloatArray
@@ -246,7 +254,19 @@ def estimate_hinge_axes(
     planar = _planar_axes(g1, g2, j1, j2, rms)
     if planar is not None:
         return HingeAxes(planar[0], planar[1], planar[2], "seel2014+principal")
+    q1, q2 = q_parent[idx], q_child[idx]
+    mismatch = _inclination_mismatch(q1, q2, j1, j2)
+    if mismatch > _INCLINATION_MISMATCH:
+        r1, r2, r_rms = _relative_rate_axes(g1, g2, q1, q2)
+        if _inclination_mismatch(q1, q2, r1, r2) < _INCLINATION_GAIN * mismatch:
+            return HingeAxes(r1, r2, r_rms, "relative-rate")
     return HingeAxes(j1, j2, rms, "seel2014")
+
+
+def _inclination_mismatch(q1: FloatArray, q2: FloatArray, j1: FloatArray, j2: FloatArray) -> float:
+    """RMS difference of the axis's earth-up component seen from both segments (best of the two signs)."""
+    a, b = quat_rotate(q1, j1)[:, 2], quat_rotate(q2, j2)[:, 2]
+    return float(min(np.sqrt(np.mean((a - b) ** 2)), np.sqrt(np.mean((a + b) ** 2))))
 
 
 def _planar_axes(
