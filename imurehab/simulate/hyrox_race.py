@@ -20,6 +20,7 @@ for unit tests); the athlete and the order stay the same.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ import numpy as np
 
 from imurehab.errors import SimulationError
 from imurehab.simulate.body import Skeleton
-from imurehab.simulate.gait import RUNNING, WALKING, GaitStyle, gait_activity
+from imurehab.simulate.gait import RUNNING, WALKING, GaitActivity, GaitStyle, gait_activity
 from imurehab.simulate.hyrox import RepPlan, lunges, rowing, sequence_weights, wall_balls
 from imurehab.simulate.hyrox_stations import (
     FARMERS_CARRY,
@@ -81,8 +82,8 @@ STATION_COUNTS = {
     "sandbag-lunges": "steps",
     "wall-balls": "reps",
 }
-"""What the truth counts at each station (one rep window each; steps are those of the steady gait, without the
-first and last step or two of each bout, which accelerate from and decelerate to standing)."""
+"""What the truth counts at each station: one rep window each (a step: one foot's contact to the other's,
+start and stop ramps of every bout included)."""
 
 _BLEND_S = 1.5
 _LEAD_S = 2.0
@@ -245,7 +246,7 @@ class _Chain:
         keep_windows: bool = False,
     ) -> None:
         """A gait bout of ``moving_s`` [s] from rest to rest, then ``hold_s`` [s] standing."""
-        activity, windows, end, end_pos = gait_activity(
+        activity, _, end, end_pos = gait_activity(
             style,
             rng,
             skeleton,
@@ -254,7 +255,8 @@ class _Chain:
             station=self.pos,
             ramp_s=_RAMP_S / 2,
         )
-        self.add(activity, end + hold_s, end_pos, windows if keep_windows else ())
+        windows = _step_windows(activity, self.t, end) if keep_windows else []
+        self.add(activity, end + hold_s, end_pos, windows)
 
     def reps(self, blend: Activity, windows: list[RepWindow], end_pos: float | None = None) -> None:
         """A rep station that started at ``self.t``; it ends 0.3 s after its last rep."""
@@ -279,6 +281,23 @@ class _Chain:
             tuple(phases),
             shoulder_sequence="ZXY",
         )
+
+
+def _step_windows(activity: GaitActivity, t0: float, t1: float) -> list[RepWindow]:
+    """One window per step over the whole bout, start and stop ramps included.
+
+    A step runs from one foot's initial contact to the other's: the gait phase crossing an integer
+    (right) or an integer + ½ (left). The window carries the side of the foot that landed first.
+    """
+    t = np.arange(t0, t1, 0.005)
+    phase = 2.0 * activity.cadence.phase(t)
+    k = np.floor(phase)
+    idx = np.flatnonzero(np.diff(k) > 0) + 1
+    sides = ["right" if int(v) % 2 == 0 else "left" for v in k[idx]]
+    return [
+        RepWindow(activity.label, "knee", side, float(t[a]), float(t[b]))
+        for side, (a, b) in zip(sides, itertools.pairwise(idx), strict=False)
+    ]
 
 
 def _rests(rng: np.random.Generator, reps: int, count: int, rest_s: tuple[float, float]) -> dict[int, float]:

@@ -3,9 +3,9 @@
 Each station's movement is periodic on the axis it moves most. The counter band-passes the
 accelerometer and gyroscope of one sensor (0.15–3 Hz), projects each on its first principal axis over
 the station, estimates the cycle period by autocorrelation within the station's plausible range, and
-counts peaks at least 0.6 periods apart and at least a quarter as prominent as the typical cycle; of the
-two signals it keeps the more periodic. For steps, a sensor on one leg may swing once per stride: when the
-period found is a stride (beyond the step range), each cycle counts two steps.
+counts peaks at least 0.55 periods apart and at least a quarter as prominent as the typical cycle; of the
+two signals it keeps the one with the more regular peak intervals. For steps, a sensor on one leg may
+swing once per stride: when the period found is a stride (beyond the step range), each cycle counts two.
 
 Wall-ball depth: the tilt of the thigh (or, without one, the pelvis) at the bottom of each rep, from the
 low-passed gravity direction; a rep whose tilt falls short of 75 % of the set's median is a no-rep.
@@ -95,7 +95,7 @@ def _cycles(x: FloatArray, rate_hz: float, period_s: tuple[float, float]) -> Cyc
     ac = ac / max(ac[0], 1e-12)
     lag = lo + int(np.argmax(ac[lo:hi]))
     period = lag / rate_hz
-    amp, _ = signal.find_peaks(x, distance=max(int(0.6 * lag), 1))
+    amp, _ = signal.find_peaks(x, distance=max(int(0.55 * lag), 1))
     if amp.size == 0:
         return CycleCount(amp.astype(np.int64), period, float(ac[lag]))
     prom = signal.peak_prominences(x, amp, wlen=max(2 * lag, 3))[0]
@@ -123,21 +123,27 @@ def count_cycles(
     Returns
     -------
     CycleCount
-        From whichever of the accelerometer and gyroscope projections is more periodic.
+        From whichever of the accelerometer and gyroscope projections has the more regular peak intervals
+        (a missed or doubled cycle leaves an interval far from the others).
     """
     if acc_mps2.shape[0] < max(int(2 * period_s[0] * rate_hz), 8):
         return CycleCount(np.zeros(0, dtype=np.int64), float("nan"), 0.0)
     sos = signal.butter(2, (0.15, min(3.0, 0.45 * rate_hz)), btype="band", fs=rate_hz, output="sos")
-    best = None
-    for raw in (acc_mps2, gyr_rads):
-        if raw is None:
-            continue
-        x = _principal(signal.sosfiltfilt(sos, raw, axis=0))
-        found = _cycles(x, rate_hz, period_s)
-        if best is None or found.periodicity > best.periodicity:
-            best = found
-    assert best is not None
-    return best
+    found = [
+        _cycles(_principal(signal.sosfiltfilt(sos, raw, axis=0)), rate_hz, period_s)
+        for raw in (acc_mps2, gyr_rads)
+        if raw is not None
+    ]
+    return min(found, key=_irregularity)
+
+
+def _irregularity(found: CycleCount) -> float:
+    """Median absolute deviation of the peak intervals / their median (inf with fewer than 3 peaks)."""
+    if found.peaks.size < 3:
+        return float("inf")
+    gaps = np.diff(found.peaks).astype(float)
+    mid = float(np.median(gaps))
+    return float(np.median(np.abs(gaps - mid))) / mid
 
 
 def squat_depths(acc_mps2: FloatArray, rate_hz: float, peaks: npt.NDArray[np.int64]) -> FloatArray:

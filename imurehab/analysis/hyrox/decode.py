@@ -11,9 +11,13 @@
    the sensors were worn; nothing is trained on other races.
    Frames where every sensor stands still are left out of this (:func:`neutralise_stillness`).
 4. The same again with every Roxzone limited to 3 × the race's median Roxzone (:func:`roxzone_cap`).
+5. With a wrist sensor: a station whose features match the Roxzones' was left out; decode once more
+   without it (:func:`look_alike_stations`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +35,7 @@ from imurehab.analysis.hyrox.sequence import (
     viterbi,
 )
 
-__all__ = ["decode_race", "neutralise_stillness", "roxzone_cap", "run_likeness"]
+__all__ = ["decode_race", "look_alike_stations", "neutralise_stillness", "roxzone_cap", "run_likeness"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -39,6 +43,8 @@ IntArray = npt.NDArray[np.int64]
 # variance floors per feature [feature units²]: energy, rotation, gravity ×3, cadence, periodicity
 _FLOOR = np.array([0.04, 0.04, 0.004, 0.004, 0.004, 0.08, 0.005])
 _ROX_MAX_INIT_S = 90.0
+_ABSENT = -1e6
+_ABSENT_DISTANCE = 0.7
 _STILL_ENERGY = -1.0  # log(std ‖a‖ + 0.1) with std ≈ 0.27 m/s²
 _ROX_CAP_FACTOR = 3.0
 _ROX_CAP_MIN_S = 15.0
@@ -65,9 +71,10 @@ def run_likeness(features: FloatArray) -> FloatArray:
         * _logistic((period - 0.55) / 0.07)
         * _logistic((cadence - 1.07) / 0.1)
     )
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(np.where(np.isfinite(score), score, np.nan), axis=1)
-    return np.clip(np.nan_to_num(mean, nan=0.5), 0.03, 0.97)
+    have = np.isfinite(score)
+    count = have.sum(axis=1)
+    mean = np.where(count > 0, np.where(have, score, 0.0).sum(axis=1) / np.maximum(count, 1), 0.5)
+    return np.clip(mean, 0.03, 0.97)
 
 
 def _split_gap(z: FloatArray, with_exit: bool) -> tuple[int, int]:
@@ -142,16 +149,41 @@ def neutralise_stillness(features: FloatArray) -> FloatArray:
 
 
 def _train(
-    features: FloatArray, states: RaceStates, cls: IntArray, floor: FloatArray, cap: IntArray, iterations: int
+    features: FloatArray,
+    states: RaceStates,
+    cls: IntArray,
+    floor: FloatArray,
+    cap: IntArray,
+    iterations: int,
+    absent: Collection[int] = (),
 ) -> IntArray:
     path = np.full(features.shape[0], -1, dtype=np.int64)
     for _ in range(iterations):
         mean, var = fit_gaussians(features, cls, len(CLASSES), floor)
-        new_path = viterbi(states, gaussian_loglik(features, mean, var), cap)
+        loglik = gaussian_loglik(features, mean, var)
+        loglik[:, list(absent)] = _ABSENT
+        new_path = viterbi(states, loglik, cap)
         if np.array_equal(new_path, path):
             break
         path, cls = new_path, states.classes[new_path]
     return path
+
+
+def look_alike_stations(features: FloatArray, classes: IntArray, floor: FloatArray) -> list[int]:
+    """Classes of stations whose features are indistinguishable from the Roxzones' (a left-out station).
+
+    The distance is the RMS over features of the difference of the class means in units of their pooled
+    standard deviation; below :data:`_ABSENT_DISTANCE` the "station" is a piece of Roxzone walking.
+    """
+    mean, var = fit_gaussians(features, classes, len(CLASSES), floor)
+    rox = CLASSES.index(ROXZONE)
+    out = []
+    for label in STATIONS:
+        c = CLASSES.index(label)
+        z2 = (mean[c] - mean[rox]) ** 2 / (0.5 * (var[c] + var[rox]))
+        if np.any(classes == c) and float(np.sqrt(np.mean(z2))) < _ABSENT_DISTANCE:
+            out.append(c)
+    return out
 
 
 def roxzone_cap(path: IntArray, states: RaceStates) -> int:
@@ -167,7 +199,7 @@ def roxzone_cap(path: IntArray, states: RaceStates) -> int:
 
 
 def decode_race(
-    features: FloatArray, iterations: int = 6
+    features: FloatArray, iterations: int = 6, *, detect_absent: bool = False
 ) -> tuple[IntArray, tuple[str, ...], tuple[int, ...]]:
     """State path of the race.
 
@@ -177,6 +209,9 @@ def decode_race(
         The features of k sensors side by side, one row per frame (NaN where a sensor has no data).
     iterations : int
         Maximum rounds of Viterbi training (per stage: without, then with the Roxzone cap).
+    detect_absent : bool
+        Look for left-out stations (:func:`look_alike_stations`) and decode again without them. Only
+        reliable with a wrist sensor: to a pelvis or thigh sensor a sled pull can look like walking.
 
     Returns
     -------
@@ -193,4 +228,7 @@ def decode_race(
     path = _train(features, states, init, floor, free, iterations)
     cap = np.where(np.array(states.labels) == ROXZONE, roxzone_cap(path, states), 0)
     path = _train(features, states, states.classes[path], floor, cap, iterations)
+    absent = look_alike_stations(features, states.classes[path], floor) if detect_absent else []
+    if absent:
+        path = _train(features, states, states.classes[path], floor, cap, iterations, absent)
     return path, states.labels, states.index

@@ -1,0 +1,214 @@
+"""HYROX race segmentation on compressed simulated races: phases, counts, robustness, bad input."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imurehab.analysis.hyrox import (
+    COUNT,
+    COUNTING,
+    INDEX,
+    LABEL,
+    ROXZONE,
+    RUN,
+    STATIONS,
+    VALID,
+    VS_FIRST,
+    RaceSensor,
+    boundary_offsets,
+    count_cycles,
+    label_agreement,
+    race_sensors,
+    segment_race,
+)
+from imurehab.analysis.hyrox.sequence import RaceStates, viterbi
+from imurehab.errors import DataValidationError
+from imurehab.simulate import simulate_session
+from imurehab.simulate.hyrox_race import HyroxRaceOptions, race_truth
+from imurehab.store import columns as cols
+from imurehab.training import label_stations
+
+SCALE = 0.1
+
+
+def _reference(sim):
+    start = sim.recording.session.start_us
+    return [
+        (p.label, p.index, start + round(p.start_s * 1e6), start + round(p.end_s * 1e6))
+        for p in race_truth(sim.truth).phases
+    ]
+
+
+@pytest.fixture(scope="module")
+def race():
+    return simulate_session("hyrox-race", options=HyroxRaceOptions(scale=SCALE), with_mag=False, seed=11)
+
+
+@pytest.fixture(scope="module")
+def segmented(race):
+    return segment_race(race.recording)
+
+
+def test_phases_follow_the_race_order(segmented):
+    phases = segmented.phases
+    assert phases.columns == [LABEL, INDEX, cols.START, cols.END, cols.DURATION_S]
+    assert phases.schema[cols.START] == pl.Datetime("us", "UTC")
+    keys = list(zip(phases[LABEL].to_list(), phases[INDEX].to_list(), strict=True))
+    expected = []
+    for k in range(1, 9):
+        expected += [(RUN, k), (ROXZONE, k), (STATIONS[k - 1], k)] + ([(ROXZONE, k)] if k < 8 else [])
+    assert keys == expected
+    start, end = phases[cols.START].dt.epoch("us").to_numpy(), phases[cols.END].dt.epoch("us").to_numpy()
+    assert np.all(end > start) and np.array_equal(start[1:], end[:-1])
+
+
+def test_boundaries_and_labels_match_the_truth(race, segmented):
+    ref = _reference(race)
+    bounds = boundary_offsets(segmented.phases, ref)
+    at_station = [b for b in bounds if b.at_station]
+    assert len(at_station) == 15
+    # measured on this seed: every station boundary within 3 s; 5 s is the issue's tolerance
+    assert all(b.offset_s is not None and abs(b.offset_s) <= 5.0 for b in at_station)
+    # ramps and blends of a few seconds weigh more in a 10-minute race than in a full one
+    assert label_agreement(segmented.phases, ref) >= 0.88
+
+
+def test_station_counts(race, segmented):
+    truth = {s.label: s for s in race_truth(race.truth).stations}
+    rows = {r[LABEL]: r for r in segmented.stations.iter_rows(named=True)}
+    assert list(rows) == list(STATIONS)
+    assert rows["wall-balls"][COUNT] == truth["wall-balls"].performed
+    assert rows["wall-balls"][VALID] == truth["wall-balls"].valid
+    for label in ("skierg", "rowing", "sandbag-lunges", "burpee-broad-jumps"):
+        assert abs(rows[label][COUNT] - truth[label].performed) <= max(2, 0.15 * truth[label].performed), (
+            label
+        )
+    for label in ("sled-push", "sled-pull", "farmers-carry"):  # steps and pulls: ramps and walking count too
+        assert abs(rows[label][COUNT] - truth[label].performed) <= 0.5 * truth[label].performed, label
+    assert all(r[cols.PLAYERLOAD] > 0 for r in rows.values())
+    assert all(r[COUNT] == 0 or r["cadence_per_min"] > 0 for r in rows.values())
+
+
+def test_pace_fade(race, segmented):
+    runs = segmented.runs
+    assert runs.height == 8 and runs[VS_FIRST][0] == 1.0
+    true_runs = np.array([p.duration_s for p in race_truth(race.truth).runs()])
+    assert np.allclose(runs[cols.DURATION_S].to_numpy(), true_runs, atol=7.0)
+
+
+@pytest.mark.parametrize("use", [{"wrist"}, {"pelvis"}, {"thigh"}])
+def test_single_sensors(race, use):
+    result = segment_race(race.recording, use=use)
+    assert result.placements == tuple(use)
+    ref = _reference(race)
+    assert label_agreement(result.phases, ref) >= 0.85
+    bounds = [b for b in boundary_offsets(result.phases, ref) if b.at_station]
+    assert np.mean([b.offset_s is not None and abs(b.offset_s) <= 5.0 for b in bounds]) >= 0.85
+    if use == {"wrist"}:
+        assert (
+            result.stations.filter(pl.col(LABEL) == "wall-balls")[VALID][0] is None
+        )  # no depth from a wrist
+
+
+def test_missing_station_and_lost_sensor():
+    sim = simulate_session(
+        "hyrox-race",
+        options=HyroxRaceOptions(scale=SCALE, skip_stations=frozenset({3})),
+        sensors={"W": "forearm_right", "P": "pelvis"},
+        with_mag=False,
+        seed=4,
+    )
+    wrist, pelvis = race_sensors(sim.recording)
+    n = wrist.time_us.size
+    keep = np.r_[0 : n // 3, n // 3 + 6000 : n]  # the watch lost 60 s mid-race
+    lossy = RaceSensor("wrist", wrist.time_us[keep], wrist.acc_mps2[keep], wrist.gyr_rads[keep], "W")
+    result = segment_race([lossy, pelvis])
+    assert "sled-pull" not in result.phases[LABEL].to_list()
+    assert result.runs.height == 8
+    ref = _reference(sim)
+    assert label_agreement(result.phases, ref) >= 0.85
+
+
+def test_label_stations_uses_the_phases(segmented):
+    start = segmented.phases[cols.START][0]
+    epochs = pl.DataFrame(
+        {cols.EPOCH_START: [start + timedelta(minutes=i) for i in range(12)], cols.EPOCH_S: [60.0] * 12},
+        schema={cols.EPOCH_START: pl.Datetime("us", "UTC"), cols.EPOCH_S: pl.Float64},
+    )
+    labelled = label_stations(epochs, segmented.phases)
+    assert labelled[cols.STATION][0] == RUN
+    assert set(labelled[cols.STATION].to_list()) <= set(segmented.phases[LABEL].to_list())
+
+
+def test_bad_input(race):
+    short = [
+        RaceSensor(s.placement, s.time_us[:6000], s.acc_mps2[:6000], None, s.sensor_id)
+        for s in race_sensors(race.recording)
+    ]
+    with pytest.raises(DataValidationError, match="at least"):
+        segment_race(short)
+    with pytest.raises(DataValidationError, match="accelerometer"):
+        RaceSensor("wrist", np.zeros(0, dtype=np.int64), np.zeros((0, 3)))
+    with pytest.raises(DataValidationError, match="placement"):
+        RaceSensor("ankle", np.arange(3), np.ones((3, 3)))
+    with pytest.raises(DataValidationError, match="placements"):
+        segment_race(race.recording, use={"ankle"})
+    walk = simulate_session("walking", duration_s=20.0, sensors={"S1": "shank_right"}, with_mag=False, seed=1)
+    with pytest.raises(DataValidationError, match="no usable sensor"):
+        segment_race(walk.recording)
+
+
+# --- the decoder -------------------------------------------------------------------------------------
+
+
+def _score(states: RaceStates, emit: np.ndarray, path: tuple[int, ...], cap: np.ndarray) -> float:
+    a = states.transitions()
+    skip = states.skip_cost
+    total = -float(np.sum(skip[: path[0]])) - float(np.sum(skip[path[-1] + 1 :]))
+    for t, s in enumerate(path):
+        total += emit[t, s]
+    for p, s in itertools.pairwise(path):
+        if s != p:
+            total += a[p, s]
+    for s, run in itertools.groupby(path):
+        if cap[s] and len(list(run)) > cap[s]:
+            return -np.inf
+    return total
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    frames=st.integers(1, 7),
+    capped=st.booleans(),
+)
+def test_viterbi_is_the_best_path(seed, frames, capped):
+    rng = np.random.default_rng(seed)
+    states = RaceStates(("a", "b", "c", "d"), (0, 1, 1, 0), np.arange(4), np.array([0.0, np.inf, 2.0, 0.0]))
+    emit = rng.normal(0.0, 2.0, (frames, 4))
+    cap = np.array([0, 2, 0, 0]) if capped else np.zeros(4, dtype=np.int64)
+    path = tuple(int(s) for s in viterbi(states, emit, cap))
+    best = max(
+        _score(states, emit, p, cap) for p in itertools.combinations_with_replacement(range(4), frames)
+    )
+    assert np.all(np.diff(path) >= 0)
+    assert _score(states, emit, path, cap) == pytest.approx(best)
+
+
+@settings(max_examples=30, deadline=None)
+@given(cycles=st.integers(6, 40), period=st.floats(1.1, 2.4), axis=st.integers(0, 2))
+def test_count_cycles_counts_a_clean_rhythm(cycles, period, axis):
+    rate = 100.0
+    t = np.arange(int(cycles * period * rate)) / rate
+    acc = np.tile([0.0, 9.81, 0.0], (t.size, 1))
+    acc[:, axis] += 3.0 * np.sin(2 * np.pi * t / period - np.pi / 2)
+    found = count_cycles(acc, None, rate, COUNTING["skierg"].period_s)
+    assert abs(found.peaks.size - cycles) <= 1
+    assert found.period_s == pytest.approx(period, rel=0.05)
