@@ -119,6 +119,26 @@ def wall_balls(
     """Squat with a medicine ball at the chest, drive up and throw it overhead, catch, repeat.
 
     A no-rep (``plan.no_reps``) squats to only 45–65 % of the depth (hips above the knees).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of each rep's tempo, depth and the pauses.
+    skeleton : Skeleton
+        Body geometry.
+    t_start : float
+        Start of the first rep [s].
+    until_s : float or None
+        Latest end of a rep [s] (None: ``plan.reps`` decides).
+    station : float
+        Forward position of the athlete [m, body frame].
+    plan : RepPlan, optional
+        Count, tempo, rests and no-reps (default: as many nominal reps as fit).
+
+    Returns
+    -------
+    activity, windows
+        The activity and one window per rep on each knee.
     """
     del skeleton
     plan = RepPlan() if plan is None else plan
@@ -185,8 +205,16 @@ def lunges(
 ) -> tuple[PoseBlend, list[RepWindow], float]:
     """Walking lunges, legs alternating, one step forward per rep; returns the end position too.
 
-    ``step_per_height`` is the step length as a fraction of body height; ``arms`` a pose held
-    throughout (a sandbag on the shoulders); ``label`` names the reps and the activity.
+    Parameters
+    ----------
+    rng, skeleton, t_start, until_s, station, plan
+        As for :func:`wall_balls`.
+    step_per_height : float
+        Step length as a fraction of body height.
+    arms : Pose, optional
+        A pose held throughout (a sandbag on the shoulders).
+    label : str
+        Names the reps and the activity.
     """
     plan = RepPlan() if plan is None else plan
     step_m = step_per_height * skeleton.height_m
@@ -256,6 +284,11 @@ def rowing(
     """Rowing ergometer strokes: legs, trunk, arms on the drive; reverse on recovery.
 
     About 28 strokes per minute at ``plan.tempo`` 1 (the factor scales every stroke's duration).
+
+    Parameters
+    ----------
+    rng, skeleton, t_start, until_s, station, plan
+        As for :func:`wall_balls` (``station``: where the rower's seat is).
     """
     plan = RepPlan() if plan is None else plan
     catch: Pose = {"pelvis": (15.0, 0.0, 0.0), "lumbar": (10.0, 0.0, 0.0)}

@@ -137,6 +137,11 @@ def skierg(
     """SkiErg strokes: both arms pulled from overhead to the hips with a hip and knee crunch.
 
     About 43 strokes per minute at ``plan.tempo`` 1; one window per stroke on the right shoulder.
+
+    Parameters
+    ----------
+    rng, skeleton, t_start, station, plan
+        As for :func:`imurehab.simulate.hyrox.wall_balls` (``plan.reps`` strokes, required).
     """
     del skeleton
     base = _sides(shoulder=(150.0, 0.0, 0.0), elbow=(15.0, 0.0, 0.0))
@@ -175,7 +180,13 @@ def sled_pull(
     station: float,
     plan: RepPlan,
 ) -> tuple[PoseBlend, list[RepWindow]]:
-    """Hand-over-hand rope pulls from a half squat, leaning back; arms alternate, one window per pull."""
+    """Hand-over-hand rope pulls from a half squat, leaning back; arms alternate, one window per pull.
+
+    Parameters
+    ----------
+    rng, skeleton, t_start, station, plan
+        As for :func:`imurehab.simulate.hyrox.wall_balls` (``plan.reps`` pulls, required).
+    """
     del skeleton
     base: Pose = {"pelvis": (10.0, 0.0, 0.0), "lumbar": (-10.0, 0.0, 0.0)} | _sides(
         hip=(45.0, 0.0, 0.0), knee=(40.0, 0.0, 0.0), ankle=(18.0, 0.0, 0.0), shoulder=(80.0, 0.0, 0.0)
@@ -234,8 +245,18 @@ def burpee_broad_jumps(
 ) -> tuple[PoseBlend, list[RepWindow], float]:
     """Burpee (hands down, feet back, chest to the floor, feet in) then a two-footed broad jump.
 
-    Each jump lands ``jump_m`` [m] (±8 %) further forward; one window per rep on the right knee. Returns
-    the activity, the windows and the forward position after the last landing [m].
+    Parameters
+    ----------
+    rng, skeleton, t_start, station, plan
+        As for :func:`imurehab.simulate.hyrox.wall_balls` (``plan.reps`` reps, required).
+    jump_m : float
+        Mean jump length [m]; each jump varies by ±8 % (1 sd).
+
+    Returns
+    -------
+    activity, windows, end_position
+        The activity, one window per rep on the right knee, the forward position after the last landing
+        [m].
     """
     del skeleton
     crouch: Pose = {"pelvis": (45.0, 0.0, 0.0), "lumbar": (20.0, 0.0, 0.0)} | _sides(

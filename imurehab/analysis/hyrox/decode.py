@@ -60,6 +60,11 @@ def run_likeness(features: FloatArray) -> FloatArray:
     Running shakes every body-worn sensor (std ‖a‖ above ≈ 4 m/s²) with a strongly periodic ‖a‖ at the
     step frequency (above ≈ 2.1 Hz; strokes and walking are slower): the score is the mean over sensors
     of the product of three logistic terms on ``energy``, ``periodicity`` and ``cadence``.
+
+    Parameters
+    ----------
+    features : ndarray, shape (F, k·len(FEATURE_NAMES))
+        Per-frame features of k sensors side by side.
     """
     n = len(FEATURE_NAMES)
     per_sensor = features.reshape(features.shape[0], -1, n)
@@ -135,6 +140,11 @@ def neutralise_stillness(features: FloatArray) -> FloatArray:
     NaN. A frame where every sensor is still (standing at the start line, a rest inside a station, a
     pause in a Roxzone) becomes all NaN: a pause does not say which phase it belongs to, so its
     neighbours decide, and the phases' feature models describe their movement, not their rests.
+
+    Parameters
+    ----------
+    features : ndarray, shape (F, k·len(FEATURE_NAMES))
+        Per-frame features of k sensors side by side.
     """
     n = len(FEATURE_NAMES)
     out = features.copy().reshape(features.shape[0], -1, n)
@@ -173,7 +183,16 @@ def look_alike_stations(features: FloatArray, classes: IntArray, floor: FloatArr
     """Classes of stations whose features are indistinguishable from the Roxzones' (a left-out station).
 
     The distance is the RMS over features of the difference of the class means in units of their pooled
-    standard deviation; below :data:`_ABSENT_DISTANCE` the "station" is a piece of Roxzone walking.
+    standard deviation; below 0.7 the "station" is a piece of Roxzone walking.
+
+    Parameters
+    ----------
+    features : ndarray, shape (F, n)
+        Per-frame features (stillness neutralised).
+    classes : ndarray of int, shape (F,)
+        Class of each frame from a decode.
+    floor : ndarray, shape (n,)
+        Variance floor per feature.
     """
     mean, var = fit_gaussians(features, classes, len(CLASSES), floor)
     rox = CLASSES.index(ROXZONE)
@@ -192,6 +211,13 @@ def roxzone_cap(path: IntArray, states: RaceStates) -> int:
     Roxzones of one race cross the same hall, so they take similar times; a "Roxzone" several times
     longer than the others has swallowed part of a station (a farmers carry looks like walking to a
     pelvis or thigh sensor).
+
+    Parameters
+    ----------
+    path : ndarray of int
+        A decoded state path.
+    states : RaceStates
+        The model it was decoded with.
     """
     rox = [int(np.sum(path == s)) for s, label in enumerate(states.labels) if label == ROXZONE]
     rox = [r for r in rox if r > 0]

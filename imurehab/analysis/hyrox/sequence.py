@@ -162,8 +162,22 @@ def fit_gaussians(
 ) -> tuple[FloatArray, FloatArray]:
     """Per-class mean and variance of every feature (NaN-aware), with a variance floor.
 
-    Classes without frames get the mean and variance of all frames. ``floor`` [feature units²] is added
-    to every variance, so a class seen only briefly cannot become overconfident.
+    Parameters
+    ----------
+    features : ndarray, shape (F, n)
+        Per-frame features (NaN: missing).
+    labels : ndarray of int, shape (F,)
+        Class of each frame.
+    n_classes : int
+        Number of classes.
+    floor : ndarray, shape (n,)
+        Added to every variance [feature units²], so a class seen only briefly cannot become
+        overconfident.
+
+    Returns
+    -------
+    mean, var : ndarray, shape (n_classes, n)
+        Classes without frames get the mean and variance of all frames.
     """
     n_feat = features.shape[1]
     mean = np.empty((n_classes, n_feat))
@@ -181,7 +195,15 @@ def fit_gaussians(
 
 
 def gaussian_loglik(features: FloatArray, mean: FloatArray, var: FloatArray) -> FloatArray:
-    """Log-likelihood (F, C) of each frame under each diagonal Gaussian; NaN features are left out."""
+    """Log-likelihood (F, C) of each frame under each diagonal Gaussian; NaN features are left out.
+
+    Parameters
+    ----------
+    features : ndarray, shape (F, n)
+        Per-frame features.
+    mean, var : ndarray, shape (C, n)
+        Per-class means and variances (:func:`fit_gaussians`).
+    """
     x = features[:, None, :]
     ll = -0.5 * ((x - mean[None]) ** 2 / var[None] + np.log(2 * np.pi * var[None]))
     return np.where(np.isfinite(ll), ll, 0.0).sum(axis=2)
