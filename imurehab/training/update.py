@@ -31,6 +31,7 @@ from imurehab.store import columns as cols
 from imurehab.store import list_sessions, read_recording, read_table, write_table
 from imurehab.store.layout import find_parts
 from imurehab.store.schema import polars_schema
+from imurehab.training._samples import SessionSamples
 from imurehab.training.provenance import (
     LoadSource,
     changed_reason,
@@ -287,22 +288,15 @@ def compute_session_load(
     row = rows.row(0, named=True)
     frames = []
     hours = 0.0
-    for sensor, rate in sorted(_sensor_rates(row).items()):
-        samples = (
-            read_table(root, cols.SAMPLES, subject=subject, session=session, sensor=sensor)
-            .select(cols.TIME, *cols.ACC)
-            .collect()
-        )
-        if samples.height == 0:
-            continue
-        if not samples.get_column(cols.TIME).is_sorted():
-            samples = samples.sort(cols.TIME)  # a partition appended to in several parts
-        time_us = samples.get_column(cols.TIME).dt.epoch("us").to_numpy()
-        acc = samples.select(cols.ACC).to_numpy()
-        del samples
-        rate_hz = float(rate) if rate else _rate_from_times(time_us)
-        frames.append(metrics.compute(acc, time_us, rate_hz=rate_hz, epoch_s=epoch_s, sensor=sensor))
-        hours += time_us.size / rate_hz / 3600.0
+    with SessionSamples(find_parts(Path(root), cols.SAMPLES, subject, session)) as samples:
+        for sensor, rate in sorted(_sensor_rates(row).items()):
+            time_us, acc = samples.read(sensor)
+            if time_us.size == 0:
+                continue
+            rate_hz = float(rate) if rate else _rate_from_times(time_us)
+            frames.append(metrics.compute(acc, time_us, rate_hz=rate_hz, epoch_s=epoch_s, sensor=sensor))
+            hours += time_us.size / rate_hz / 3600.0
+            del time_us, acc
     load = (
         pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(schema=polars_schema(cols.LOAD))
     )

@@ -54,10 +54,8 @@ def check_time(time: npt.ArrayLike, n: int) -> IntArray:
     arr = np.ascontiguousarray(arr, dtype=np.int64)
     if arr.shape != (n,):
         raise ShapeError(f"must have shape ({n},) like acc_mps2, got {arr.shape}", column="time")
-    if n > 1:
-        steps = np.diff(arr)
-        if (steps <= 0).any():
-            raise TimeOrderError(
-                "is not strictly increasing", column="time", index=int(np.argmin(steps > 0)) + 1
-            )
+    if n > 1 and not (arr[1:] > arr[:-1]).all():
+        raise TimeOrderError(
+            "is not strictly increasing", column="time", index=int(np.argmin(arr[1:] > arr[:-1])) + 1
+        )
     return arr

@@ -39,13 +39,16 @@ _GRAVITY_S: Final = 10.0
 
 
 @njit(cache=True, nogil=True)
-def _events(f, half_smooth, half_gravity, threshold, min_len, starts, signs):
-    """Event start indices and signs (+1 acceleration, −1 deceleration); returns how many."""
-    n = f.shape[0]
+def _events(acc, axis, sign_of_axis, half_smooth, half_gravity, threshold, min_len, starts, signs):
+    """Event start indices and signs (+1 acceleration, −1 deceleration); returns how many.
+
+    The forward specific force is ``sign_of_axis · acc[:, axis]`` (read in place, not copied).
+    """
+    n = acc.shape[0]
     prefix = np.empty(n + 1)
     prefix[0] = 0.0
     for i in range(n):
-        prefix[i + 1] = prefix[i] + f[i]
+        prefix[i + 1] = prefix[i] + acc[i, axis] * sign_of_axis
     count = 0
     run_sign = 0
     run_start = 0
@@ -71,12 +74,13 @@ def _events(f, half_smooth, half_gravity, threshold, min_len, starts, signs):
 
 def events_of(acc: FloatArray, rate_hz: float, axis_map: AxisMap) -> tuple[IntArray, IntArray]:
     """Start sample indices and signs of the events of checked ``acc`` [m/s²]."""
-    fwd = acc[:, axis_map.indices[0]] * axis_map.fwd_sign
     n = acc.shape[0]
     starts = np.empty(n // 2 + 1, dtype=np.int64)
     signs = np.empty(n // 2 + 1, dtype=np.int64)
     count = _events(
-        np.ascontiguousarray(fwd),
+        acc,
+        axis_map.indices[0],
+        axis_map.fwd_sign,
         round(_SMOOTH_S * rate_hz / 2),
         round(_GRAVITY_S * rate_hz / 2),
         EVENT_THRESHOLD_MPS2,

@@ -1,0 +1,175 @@
+"""One sensor's times and specific force from a session's ``samples`` part files, straight into numpy.
+
+The load needs four columns (``time``, ``acc_x..z``) of one sensor at a time. They are read with
+pyarrow row group by row group, on the calling thread (the caller runs sessions side by side), and
+copied once into the arrays the metrics take: times as int64 µs and specific force as a C-ordered
+(n, 3) float64 array. The ``sensor`` column is read only for row groups whose statistics say they hold
+more than one sensor (files are sorted by sensor and time, so that is at most one row group per sensor
+boundary), and then as dictionary indices, never as strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from imurehab.errors import StoreError
+from imurehab.store import columns as cols
+from imurehab.store import schema as sc
+
+_DATA_COLUMNS = (cols.TIME, *cols.ACC)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """An open part file, and which of its row groups may hold which sensor."""
+
+    path: Path
+    file: pq.ParquetFile
+    ranges: tuple[tuple[str | None, str | None], ...]  # (min, max) sensor per row group; None: unknown
+
+
+def _sensor_ranges(meta: pq.FileMetaData, index: int) -> tuple[tuple[str | None, str | None], ...]:
+    out = []
+    for g in range(meta.num_row_groups):
+        stats = meta.row_group(g).column(index).statistics
+        if stats is not None and stats.has_min_max and stats.null_count == 0:
+            out.append((str(stats.min), str(stats.max)))
+        else:
+            out.append((None, None))
+    return tuple(out)
+
+
+class SessionSamples:
+    """The ``samples`` part files of one session, opened once and read one sensor at a time.
+
+    Parameters
+    ----------
+    files : sequence of Path
+        The partition's part files in part order (:func:`imurehab.store.layout.find_parts`).
+
+    Raises
+    ------
+    StoreError
+        If a file is not readable Parquet.
+    SchemaError
+        If a file's schema is not the ``samples`` table's.
+    """
+
+    def __init__(self, files: Sequence[Path]) -> None:
+        parts = []
+        for path in files:
+            try:
+                file = pq.ParquetFile(path, memory_map=True, read_dictionary=[cols.SENSOR])
+            except (pa.ArrowException, OSError) as err:
+                raise StoreError(f"not a readable Parquet file: {err}", path=path) from err
+            sc.check_file_schema(pq.read_schema(path, memory_map=True), cols.SAMPLES, path)
+            sensor_index = file.schema.names.index(cols.SENSOR)
+            parts.append(_Part(path, file, _sensor_ranges(file.metadata, sensor_index)))
+        self._parts = tuple(parts)
+
+    def close(self) -> None:
+        """Close the files."""
+        for part in self._parts:
+            part.file.close()
+
+    def __enter__(self) -> SessionSamples:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _selection(self, sensor: str) -> list[tuple[_Part, int, npt.NDArray[np.bool_] | None]]:
+        """(part, row group, row mask or None for all rows) of every row group holding ``sensor``."""
+        chosen = []
+        for part in self._parts:
+            for g, (low, high) in enumerate(part.ranges):
+                if low is not None and high is not None and not (low <= sensor <= high):
+                    continue
+                if low == high == sensor:
+                    chosen.append((part, g, None))
+                    continue
+                column = part.file.read_row_group(g, columns=[cols.SENSOR], use_threads=False).column(0)
+                mask = np.concatenate([_is(chunk, sensor) for chunk in column.chunks] or [np.zeros(0, bool)])
+                if mask.any():
+                    chosen.append((part, g, mask))
+        return chosen
+
+    def read(self, sensor: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Times and specific force of one sensor, in part order (sorted by time if the parts were not).
+
+        Parameters
+        ----------
+        sensor : str
+            Sensor id.
+
+        Returns
+        -------
+        time_us : numpy.ndarray of int64, shape (N,)
+            Sample times [µs since 1970-01-01 UTC].
+        acc_mps2 : numpy.ndarray of float64, shape (N, 3), C-ordered
+            Specific force ``acc_x, acc_y, acc_z`` [m/s²].
+        """
+        selection = self._selection(sensor)
+        n = sum(
+            part.file.metadata.row_group(g).num_rows if mask is None else int(mask.sum())
+            for part, g, mask in selection
+        )
+        time_us = np.empty(n, dtype=np.int64)
+        acc = np.empty((n, 3))
+        at = 0
+        for part, groups, mask in _runs(selection):
+            table = part.file.read_row_groups(groups, columns=list(_DATA_COLUMNS), use_threads=False)
+            rows = table.num_rows if mask is None else int(mask.sum())
+            for k, name in enumerate(_DATA_COLUMNS):
+                values = _numpy(table.column(name), part.path, name)
+                if mask is not None:
+                    values = values[mask]
+                if k == 0:
+                    time_us[at : at + rows] = values
+                else:
+                    acc[at : at + rows, k - 1] = values
+            del table
+            at += rows
+        if n > 1 and not (time_us[1:] >= time_us[:-1]).all():
+            order = np.argsort(time_us, kind="stable")  # a partition appended to in several parts
+            time_us, acc = time_us[order], acc[order]
+        return time_us, acc
+
+
+def _runs(
+    selection: list[tuple[_Part, int, npt.NDArray[np.bool_] | None]],
+) -> list[tuple[_Part, list[int], npt.NDArray[np.bool_] | None]]:
+    """Consecutive whole row groups of one part merged into one read; a masked row group alone."""
+    runs: list[tuple[_Part, list[int], npt.NDArray[np.bool_] | None]] = []
+    for part, g, mask in selection:
+        if mask is None and runs and runs[-1][0] is part and runs[-1][2] is None:
+            runs[-1][1].append(g)
+        else:
+            runs.append((part, [g], mask))
+    return runs
+
+
+def _is(chunk: pa.Array, sensor: str) -> npt.NDArray[np.bool_]:
+    """Which values of a ``sensor`` column chunk are ``sensor``, compared as dictionary indices."""
+    encoded = chunk if isinstance(chunk, pa.DictionaryArray) else chunk.dictionary_encode()
+    found = encoded.dictionary.index(sensor).as_py()
+    if found is None or found < 0:
+        return np.zeros(len(encoded), dtype=bool)
+    return encoded.indices.to_numpy(zero_copy_only=False) == found
+
+
+def _numpy(column: pa.ChunkedArray, path: Path, name: str) -> np.ndarray:
+    """A required column's values as numpy (timestamps as int64 µs), without copying where possible."""
+    if column.null_count:
+        raise StoreError(f"column {name!r} holds nulls", path=path)
+    if pa.types.is_timestamp(column.type):
+        column = column.cast(pa.int64())
+    chunks = [c.to_numpy(zero_copy_only=True) for c in column.chunks]
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
