@@ -48,6 +48,7 @@ EXERCISES = (
     "shoulder-abduction",
     "shoulder-flexion",
     "lumbar-flexion",
+    "ankle-pumps",
 )
 # Compensated sets, each a known hard case for the calibration: a knee caving in while squatting moves
 # the knee off its hinge; a swinging upper arm moves the elbow's parent.

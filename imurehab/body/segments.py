@@ -113,6 +113,12 @@ def up_axis(segment: str, pose: str) -> Axis:
     raise DataValidationError(f"unknown calibration pose {pose!r}; expected standing, sitting or supine")
 
 
+def _rest_angle(angle_deg: FloatArray, rate_hz: float) -> float:
+    """Median angle [deg] over the stillest quarter of the samples (the rest between repetitions)."""
+    speed = np.abs(np.gradient(angle_deg)) * rate_hz
+    return float(np.median(angle_deg[speed <= np.percentile(speed, 25)]))
+
+
 @dataclass(frozen=True, eq=False)
 class SegmentJointAngles:
     """A joint's angles over time and how its two segments were calibrated.
@@ -231,7 +237,8 @@ def segment_joint_angles(
     dof : str
         The angle the exercise is about (``"flexion_deg"``, ``"abduction_deg"``, ``"rotation_deg"``).
     direction : {"increase", "decrease"}
-        How that angle moves from the pose during the exercise; fixes the functional axis's sign.
+        How that angle moves from its rest during the exercise's repetitions; fixes the functional
+        axis's sign.
 
     Returns
     -------
@@ -279,7 +286,10 @@ def segment_joint_angles(
             quat_multiply(q_parent, quat_from_matrix(frame_p)),
             quat_multiply(q_child, quat_from_matrix(frame_c)),
         )
-        trace = ang[:, column] - np.median(ang[static, column])
+        # Reps leave the rest angle the template's way: measured from where the joint rests between
+        # them (not from the calibration pose, which a relaxed rest can lie beyond: a foot hanging
+        # plantarflexed before ankle pumps), the right sign reaches far, the wrong one barely leaves.
+        trace = ang[:, column] - _rest_angle(ang[:, column], rate_hz)
         score = float(np.percentile(trace, 95) if direction == "increase" else -np.percentile(trace, 5))
         result = SegmentJointAngles(ang, frame_p, frame_c, static, sign * axis, planarity, heading)
         if best is None or score > best[0]:

@@ -7,7 +7,7 @@ Examples
 --------
 >>> from imurehab.exercises import list_templates, load_template
 >>> list_templates()[:3]
-['elbow-flexion', 'heel-slide', 'lumbar-flexion']
+['ankle-pumps', 'elbow-flexion', 'heel-slide']
 >>> load_template("seated-knee-extension").direction
 'decrease'
 """

@@ -87,6 +87,13 @@ COMPENSATIONS: Mapping[str, Mapping[str, Compensation]] = {
         ),
         "knee-bend": _limb("knee-bend", "the raised leg's knee bends", "knee", (1.0, 0.0, 0.0)),
     },
+    "ankle-pumps": {
+        "foot-turn-in": Compensation(
+            "foot-turn-in",
+            "the foot turns in (ankle inversion)",
+            lambda s: {f"ankle_{s}": (0.0, _lat(s), 0.0)},
+        )
+    },
     "heel-slide": {
         "leg-roll": _limb("leg-roll", "the leg rolls out (hip external rotation)", "hip", (0.0, 0.0, -1.0))
     },

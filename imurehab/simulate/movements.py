@@ -20,6 +20,7 @@ from imurehab.simulate.joints import JOINTS
 from imurehab.simulate.program import Program
 from imurehab.simulate.rehab import (
     LEAD_S,
+    ankle_pumps,
     TAIL_S,
     elbow_flexion,
     heel_slide,
@@ -206,6 +207,12 @@ MOVEMENTS: Mapping[str, Movement] = {
             "supine heel slide to 84–105° knee flexion",
             heel_slide,
             _leg_and_pelvis,
+        ),
+        _exercise(
+            "ankle-pumps",
+            "seated ankle pumps to 15–20° dorsiflexion",
+            ankle_pumps,
+            lambda s: {"S1": f"shank_{s}", "S2": f"foot_{s}"},
         ),
         _exercise(
             "lumbar-flexion",

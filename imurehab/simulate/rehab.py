@@ -200,6 +200,38 @@ def _calibration_hold(
     return MinJerkPath(np.array([0.0, hold, hold + _CALIBRATION_MOVE_S]), np.array([1.0, 1.0, 0.0])), offsets
 
 
+def ankle_pumps(req: MovementRequest) -> Program:
+    """Seated ankle pumps: legs hanging (knees ≈ 90°), the relaxed foot at 10–20° plantarflexion pulled up
+    to 15–20° dorsiflexion and let down again."""
+    s, o = req.side, _other(req.side)
+    rest = float(req.rng.uniform(-20.0, -10.0))
+    base: Pose = {
+        f"hip_{s}": (90.0, 0.0, 0.0),
+        f"hip_{o}": (90.0, 0.0, 0.0),
+        f"knee_{s}": (90.0, 0.0, 0.0),
+        f"knee_{o}": (90.0, 0.0, 0.0),
+        f"ankle_{s}": (rest, 0.0, 0.0),
+        "shoulder_right": (30.0, 0.0, 0.0),
+        "shoulder_left": (30.0, 0.0, 0.0),
+        "elbow_right": (60.0, 0.0, 0.0),
+        "elbow_left": (60.0, 0.0, 0.0),
+    }
+    delta: Pose = {f"ankle_{s}": (20.0 - rest, 0.0, 0.0)}
+    sk = req.skeleton
+    root = RootSpec(forward=0.0, up=sk.ankle_height_m + sk.shank_length_m + 0.05, right=0.0)
+    return _rep_program(
+        req,
+        "ankle-pumps",
+        base=base,
+        delta=delta,
+        root=root,
+        tempo=Tempo(1.0, 0.5, 1.2, (0.5, 1.5)),
+        amplitude=((15.0 - rest) / (20.0 - rest), 1.0),
+        counted=[("ankle", s, "flexion_deg")],
+        calibration={f"ankle_{s}": (0.0, 0.0, 0.0)},  # foot at a right angle to the shank
+    )
+
+
 def _supine_root(req: MovementRequest) -> RootSpec:
     return RootSpec(forward=0.0, up=_SUPINE_PELVIS_HEIGHT * req.skeleton.height_m, right=0.0)
 

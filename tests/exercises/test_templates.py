@@ -17,6 +17,7 @@ from imurehab.exercises import (
 )
 
 BUILT_IN = [
+    "ankle-pumps",
     "elbow-flexion",
     "heel-slide",
     "lumbar-flexion",
@@ -99,6 +100,7 @@ def test_built_in_templates_are_valid_and_sourced(name):
 def test_built_in_joints_and_directions():
     got = {n: (load_template(n).joint, load_template(n).direction) for n in BUILT_IN}
     assert got == {
+        "ankle-pumps": ("ankle", "increase"),
         "elbow-flexion": ("elbow", "increase"),
         "heel-slide": ("knee", "increase"),
         "lumbar-flexion": ("lumbar", "increase"),

@@ -46,14 +46,20 @@ def test_registry():
         "shoulder-abduction",
         "shoulder-flexion",
         "lumbar-flexion",
+        "ankle-pumps",
         "walking",
         "hyrox",
+        "hyrox-race",
     }
 
 
 @pytest.mark.parametrize("movement", sorted(MOVEMENTS))
 def test_every_movement_runs(movement):
-    kwargs = {"duration_s": 60.0} if movement == "hyrox" else {"duration_s": 25.0}
+    kwargs: dict[str, object] = {"duration_s": 60.0} if movement == "hyrox" else {"duration_s": 25.0}
+    if movement == "hyrox-race":
+        from imurehab.simulate.hyrox_race import HyroxRaceOptions
+
+        kwargs = {"options": HyroxRaceOptions(scale=0.02), "rate_hz": 20.0, "truth_rate_hz": 20.0}
     sim = simulate_session(movement, seed=1, **kwargs)
     rec = sim.recording
     assert isinstance(rec, Recording)
@@ -68,7 +74,10 @@ def test_every_movement_runs(movement):
         assert np.allclose(np.linalg.norm(q, axis=1), 1.0)
     assert sim.truth.reps, movement
     assert sim.truth.phases[0].start_s == 0.0
-    assert np.isclose(sim.truth.phases[-1].end_s, sim.truth.time_s[-1] + 0.01)
+    dt = float(sim.truth.time_s[1] - sim.truth.time_s[0])
+    # a race ends when its last wall ball lands, between two samples
+    tol = dt if movement == "hyrox-race" else 1e-8
+    assert np.isclose(sim.truth.phases[-1].end_s, sim.truth.time_s[-1] + dt, atol=tol)
     for a, b in zip(sim.truth.phases[:-1], sim.truth.phases[1:], strict=True):
         assert a.end_s == b.start_s
 
