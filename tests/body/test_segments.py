@@ -21,6 +21,7 @@ CASES = [
     ("lumbar-flexion", "lumbar", 1.0),
     ("shoulder-abduction", "shoulder", 3.0),
     ("shoulder-flexion", "shoulder", 3.0),
+    ("ankle-pumps", "ankle", 1.0),
 ]
 
 
@@ -35,6 +36,23 @@ def test_rom_per_rep_without_magnetometer(exercise, joint, max_rom_error):
         assert c["reps_found"] == c["reps_truth"] == 5
         assert c["rom_max_abs_error_deg"] < max_rom_error
         assert not result.notes
+
+
+def test_the_axis_sign_follows_the_reps_even_when_the_rest_lies_beyond_the_calibration_pose():
+    """A relaxed foot hangs 10–20° plantarflexed; the calibration pose holds it at 0°; pumps go to +20°."""
+    for seed in (5, 6):
+        sim = simulate_session(
+            "ankle-pumps",
+            reps=5,
+            seed=seed,
+            with_mag=False,
+            misalignment_deg=15.0,
+            calibration_pose_sd_deg=2.0,
+        )
+        (ankle,) = process_recording(sim.recording, exercise="ankle-pumps").joints
+        c = compare_with_truth(ankle, sim)
+        assert c["flexion_rmse_deg"] < 4.0  # sign right: wrong would be ≈ 30° off
+        assert all(r.max_deg > 10.0 for r in ankle.reps)
 
 
 def test_shoulder_elevation_goes_past_90_degrees():
