@@ -3,7 +3,8 @@
 Each station's movement is periodic on the axis it moves most. The counter band-passes the
 accelerometer and gyroscope of one sensor (0.15–3 Hz), projects each on its first principal axis over
 the station, estimates the cycle period by autocorrelation within the station's plausible range, and
-counts peaks at least 0.55 periods apart and at least a quarter as prominent as the typical cycle; of the
+counts peaks at least 0.55 periods apart, at least a quarter as prominent as the typical cycle and in a
+stretch that swings at least 15 % of the typical swing (not a rest between sets); of the
 two signals it keeps the one with the more regular peak intervals. For steps, a sensor on one leg may
 swing once per stride: when the period found is a stride (beyond the step range), each cycle counts two.
 
@@ -61,7 +62,7 @@ COUNTING = {
     "skierg": StationCounting("strokes", (1.0, 2.6), ("wrist", "pelvis", "thigh")),
     "sled-push": StationCounting("steps", (0.45, 1.0), ("pelvis", "thigh", "wrist"), alternating=True),
     "sled-pull": StationCounting("pulls", (0.9, 3.0), ("pelvis", "thigh", "wrist")),
-    "burpee-broad-jumps": StationCounting("reps", (3.0, 10.0), ("pelvis", "thigh", "wrist")),
+    "burpee-broad-jumps": StationCounting("reps", (3.0, 10.0), ("thigh", "pelvis", "wrist")),
     "rowing": StationCounting("strokes", (1.5, 3.2), ("thigh", "pelvis", "wrist")),
     "farmers-carry": StationCounting("steps", (0.35, 0.7), ("pelvis", "thigh", "wrist"), alternating=True),
     "sandbag-lunges": StationCounting("steps", (1.6, 4.5), ("pelvis", "thigh", "wrist")),
@@ -100,7 +101,9 @@ def _cycles(x: FloatArray, rate_hz: float, period_s: tuple[float, float]) -> Cyc
         return CycleCount(amp.astype(np.int64), period, float(ac[lag]))
     prom = signal.peak_prominences(x, amp, wlen=max(2 * lag, 3))[0]
     typical = np.median(np.sort(prom)[-max(amp.size // 2, 1) :])
-    keep = amp[prom >= 0.25 * typical]
+    half = max(lag // 2, 1)
+    swing = np.array([np.ptp(x[max(p - half, 0) : p + half + 1]) for p in amp])
+    keep = amp[(prom >= 0.25 * typical) & (swing >= 0.15 * np.median(swing))]
     return CycleCount(keep.astype(np.int64), period, float(ac[lag]))
 
 
