@@ -193,8 +193,8 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(one_race, [(s, args.scale) for s in seeds]))
     print(
-        f"HYROX segmentation on {len(seeds)} simulated races (seeds {seeds[0]}–{seeds[-1]}, scale {args.scale:g}); "
-        "developed on this simulator, real-race validation pending"
+        f"HYROX segmentation on {len(seeds)} simulated races (seeds {seeds[0]}–{seeds[-1]}, "
+        f"scale {args.scale:g}); developed on this simulator, real-race validation pending"
     )
     print(f"{'sensors':20s} {'metric':34s} {'ours':>8s} {'anchor':>8s} {'ratio':>6s}")
     for name in COMBOS:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -163,6 +165,15 @@ def test_bad_input(race):
     walk = simulate_session("walking", duration_s=20.0, sensors={"S1": "shank_right"}, with_mag=False, seed=1)
     with pytest.raises(DataValidationError, match="no usable sensor"):
         segment_race(walk.recording)
+
+
+def test_docs_examples_run(capsys):
+    text = (Path(__file__).resolve().parents[2] / "docs" / "hyrox.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/hyrox.md", "exec"), {})
+    assert "wall-balls" in capsys.readouterr().out
 
 
 # --- the decoder -------------------------------------------------------------------------------------
