@@ -19,7 +19,7 @@ from imurehab.store.reader import (
     read_table,
 )
 from imurehab.store.schema import SCHEMA_VERSION, TABLES, arrow_schema, polars_schema
-from imurehab.store.writer import ROW_GROUP_ROWS, append_table, write_recording, write_table
+from imurehab.store.writer import ROW_GROUP_ROWS, append_table, delete_partition, write_recording, write_table
 
 __all__ = [
     "ROW_GROUP_ROWS",
@@ -28,6 +28,7 @@ __all__ = [
     "append_table",
     "arrow_schema",
     "dataset_summary",
+    "delete_partition",
     "list_sessions",
     "polars_schema",
     "read_file_metadata",

@@ -12,15 +12,25 @@ in the caller's block, no staged table becomes visible and the temporary files a
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import polars as pl
 
 from imurehab.store import schema as sc
 from imurehab.store.layout import partition_dir
-from imurehab.store.writer import _check_free, _commit_part, _HiddenPart, _Mode, _stage_part, _to_arrow
+from imurehab.store.writer import (
+    _check_free,
+    _commit_part,
+    _footer_metadata,
+    _HiddenPart,
+    _Mode,
+    _stage_part,
+    _to_arrow,
+)
 
 __all__ = ["StagedTables"]
 
@@ -66,7 +76,7 @@ class StagedTables:
         self.written: list[Path] = []
         """The part files made visible, in staging order (filled when the block ends without error)."""
 
-    def stage(self, table: str, df: pl.DataFrame) -> None:
+    def stage(self, table: str, df: pl.DataFrame, *, metadata: Mapping[str, Any] | None = None) -> None:
         """Start writing the rows of ``table`` (in a worker thread; visible only when the block ends).
 
         Parameters
@@ -75,6 +85,8 @@ class StagedTables:
             One of :data:`~imurehab.store.schema.TABLES`, at most once per block.
         df : polars.DataFrame
             The rows, as for :func:`~imurehab.store.write_table`; not to be modified until the block ends.
+        metadata : mapping of str to JSON-able values, optional
+            Extra footer metadata keys, as for :func:`~imurehab.store.write_table`.
 
         Raises
         ------
@@ -83,19 +95,24 @@ class StagedTables:
         PartitionExistsError
             If the partition exists and ``overwrite`` was not given.
         ValueError
-            If ``table`` was staged already in this block.
+            If ``table`` was staged already in this block, or ``metadata`` uses one of the store's own
+            keys or holds NaN or infinity.
+        TypeError
+            If ``metadata`` has a key that is not a string or a value JSON cannot hold.
         """
         if table in self._staged:
             raise ValueError(f"table {table!r} is staged already")
         directory = partition_dir(self._root, table, self._subject, self._session)
+        _footer_metadata(table, self._subject, self._session, metadata)
         frame = sc.conform_frame(df, table, directory)
         if self._mode == "create":
             _check_free(directory)
-        self._staged[table] = self._pool.submit(self._write, frame, table, directory)
+        extra = dict(metadata) if metadata else None  # the caller may change theirs meanwhile
+        self._staged[table] = self._pool.submit(self._write, frame, table, extra)
 
-    def _write(self, frame: pl.DataFrame, table: str, directory: Path) -> _HiddenPart:
+    def _write(self, frame: pl.DataFrame, table: str, extra: dict[str, Any] | None) -> _HiddenPart:
         arrow = _to_arrow(frame, table)
-        return _stage_part(arrow, self._root, table, self._subject, self._session, self._mode)
+        return _stage_part(arrow, self._root, table, self._subject, self._session, self._mode, extra)
 
     def __enter__(self) -> StagedTables:
         return self

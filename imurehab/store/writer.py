@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from imurehab.errors import PartitionExistsError
+from imurehab.errors import PartitionExistsError, StoreError
 from imurehab.store import columns as cols
 from imurehab.store import schema as sc
 from imurehab.store.layout import next_part_number, part_files, part_name, partition_dir
@@ -34,6 +35,7 @@ __all__ = [
     "METADATA_KEY",
     "ROW_GROUP_ROWS",
     "append_table",
+    "delete_partition",
     "write_recording",
     "write_table",
 ]
@@ -140,8 +142,35 @@ class _HiddenPart:
     mode: _Mode
 
 
+def _footer_metadata(name: str, subject: str, session: str, extra: Mapping[str, Any] | None) -> str:
+    """The ``imurehab`` footer JSON: the store's own keys, then the caller's ``extra`` keys."""
+    metadata: dict[str, Any] = {
+        "schema_version": sc.SCHEMA_VERSION,
+        "software_version": _software_version(),
+        "table": name,
+        "subject": subject,
+        "session": session,
+    }
+    if extra:
+        if clash := sorted(set(extra) & set(metadata)):
+            raise ValueError(f"metadata keys {clash} are the store's own; choose other names")
+        if not all(isinstance(k, str) for k in extra):
+            raise TypeError("metadata keys must be strings")
+        metadata.update(extra)
+    try:
+        return json.dumps(metadata, allow_nan=False)
+    except ValueError as err:  # NaN or infinity: not JSON
+        raise ValueError(f"metadata is not JSON: {err}") from err
+
+
 def _stage_part(
-    rows: pa.Table | _ArrowParts, root: Path, name: str, subject: str, session: str, mode: _Mode
+    rows: pa.Table | _ArrowParts,
+    root: Path,
+    name: str,
+    subject: str,
+    session: str,
+    mode: _Mode,
+    extra: Mapping[str, Any] | None = None,
 ) -> _HiddenPart:
     """Write one part of a partition under a hidden name; ``rows`` have the canonical schema and order."""
     directory = partition_dir(root, name, subject, session)
@@ -149,15 +178,9 @@ def _stage_part(
     if mode == "create":
         _check_free(directory)
     final = directory / part_name(next_part_number(existing) if mode == "append" else 0)
-    metadata = {
-        "schema_version": sc.SCHEMA_VERSION,
-        "software_version": _software_version(),
-        "table": name,
-        "subject": subject,
-        "session": session,
-    }
+    footer = _footer_metadata(name, subject, session, extra)
     schema, parts = (rows.schema, [rows]) if isinstance(rows, pa.Table) else rows
-    schema = schema.with_metadata({METADATA_KEY: json.dumps(metadata)})
+    schema = schema.with_metadata({METADATA_KEY: footer})
     _make_dirs(directory)
     tmp = _write_hidden(schema, parts, final, sc.SORT_KEYS[name])
     return _HiddenPart(tmp, final, tuple(existing), mode)
@@ -184,10 +207,16 @@ def _commit_part(part: _HiddenPart) -> Path:
 
 
 def _write_part(
-    rows: pa.Table | _ArrowParts, root: Path, name: str, subject: str, session: str, mode: _Mode
+    rows: pa.Table | _ArrowParts,
+    root: Path,
+    name: str,
+    subject: str,
+    session: str,
+    mode: _Mode,
+    extra: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write one part of a partition; ``rows`` already have the canonical schema and order."""
-    return _commit_part(_stage_part(rows, root, name, subject, session, mode))
+    return _commit_part(_stage_part(rows, root, name, subject, session, mode, extra))
 
 
 def _sorted(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -265,6 +294,7 @@ def write_table(
     subject: str,
     session: str,
     overwrite: bool = False,
+    metadata: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the rows of one (subject, session) partition of a canonical table.
 
@@ -283,6 +313,11 @@ def write_table(
     overwrite : bool, default False
         Replace the partition if it exists: the new part is written (atomically) first, then the old
         parts are removed.
+    metadata : mapping of str to JSON-able values, optional
+        Extra keys for the file's ``imurehab`` footer metadata, beside the store's own
+        (``schema_version``, ``software_version``, ``table``, ``subject``, ``session``, which cannot be
+        replaced); read back with :func:`~imurehab.store.read_file_metadata`. Written in the same file
+        as the rows, so they are published together, atomically.
 
     Returns
     -------
@@ -298,16 +333,23 @@ def write_table(
         If the partition exists and ``overwrite`` is False.
     IdentifierError
         If ``subject`` or ``session`` is not a safe identifier.
+    ValueError
+        If ``metadata`` uses one of the store's own keys or holds NaN or infinity.
+    TypeError
+        If ``metadata`` has a key that is not a string or a value JSON cannot hold.
 
     See Also
     --------
     append_table : add another part to a partition.
     read_table : read a table back as a LazyFrame.
+    delete_partition : remove a partition.
     """
     root = Path(root)
     directory = partition_dir(root, table, subject, session)
+    _footer_metadata(table, subject, session, metadata)  # bad metadata fails before any work
     arrow = _frame_to_arrow(df, table, directory)
-    return _write_part(arrow, root, table, subject, session, "overwrite" if overwrite else "create")
+    mode: _Mode = "overwrite" if overwrite else "create"
+    return _write_part(arrow, root, table, subject, session, mode, metadata)
 
 
 def append_table(
@@ -328,6 +370,76 @@ def append_table(
     directory = partition_dir(root, table, subject, session)
     arrow = _frame_to_arrow(df, table, directory)
     return _write_part(arrow, root, table, subject, session, "append")
+
+
+_DELETING: Final = ".deleting-"
+
+
+def delete_partition(root: str | os.PathLike[str], table: str, *, subject: str, session: str) -> int:
+    """Remove one (subject, session) partition of a table: its folder and everything in it.
+
+    The folder is first moved out of the table, to a hidden folder ``<root>/.deleting-<random>`` (one
+    atomic rename on the dataset's file system: a reader sees the whole partition or none of it; a
+    hidden folder *inside* the table would still be scanned by polars), the rename is flushed to disk,
+    then that folder is removed, and the subject's folder too if that leaves it empty. A crash midway
+    leaves only a hidden ``<root>/.deleting-*`` folder, which no reader scans and the next deletion
+    removes.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        Dataset folder.
+    table : str
+        One of :data:`~imurehab.store.schema.TABLES`.
+    subject, session : str
+        Partition ids (letters, digits, ``._-``; 1–64 characters).
+
+    Returns
+    -------
+    int
+        Part files (``*.parquet``) the partition held; 0 if it did not exist.
+
+    Raises
+    ------
+    StoreError
+        If the partition's folder is a symbolic link, is not a folder, or lies outside ``root`` (a
+        linked ``<table>`` or subject folder): nothing is removed.
+    IdentifierError
+        If ``subject`` or ``session`` is not a safe identifier.
+    SchemaError
+        If ``table`` is not a canonical table.
+
+    See Also
+    --------
+    write_table : write a partition (``overwrite=True`` replaces one).
+    """
+    root = Path(root)
+    directory = partition_dir(root, table, subject, session)
+    if not directory.exists() and not directory.is_symlink():
+        return 0
+    if directory.is_symlink() or not directory.is_dir():
+        raise StoreError("is not a partition folder (a link or a file); not removed", path=directory)
+    real_root = root.resolve()
+    if not directory.resolve().is_relative_to(real_root) or any(
+        p.is_symlink() for p in (root / table, directory.parent)
+    ):
+        raise StoreError(f"lies outside the dataset {root}; not removed", path=directory)
+    parent = directory.parent
+    doomed = root / f"{_DELETING}{secrets.token_hex(8)}"
+    os.rename(directory, doomed)
+    _fsync(parent)
+    _fsync(root)
+    removed = len(part_files(doomed))
+    shutil.rmtree(doomed)
+    for stale in root.glob(f"{_DELETING}*"):  # left by a deletion that crashed
+        shutil.rmtree(stale, ignore_errors=True)
+    try:
+        parent.rmdir()
+    except OSError:
+        pass  # other sessions (or files we do not own) are still there
+    else:
+        _fsync(parent.parent)
+    return removed
 
 
 def _clock_row(c: ClockModel) -> dict[str, Any]:
