@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +47,35 @@ def _sensor_ranges(meta: pq.FileMetaData, index: int) -> tuple[tuple[str | None,
     return tuple(out)
 
 
+def session_row(files: Sequence[Path]) -> dict[str, Any] | None:
+    """The ``sensors`` and ``exercise`` of a session's ``sessions`` row (first row of its parts), or None.
+
+    Parameters
+    ----------
+    files : sequence of Path
+        The session's ``sessions`` part files.
+
+    Raises
+    ------
+    StoreError
+        If a file is not readable Parquet.
+    SchemaError
+        If a file's schema is not the ``sessions`` table's.
+    """
+    for path in files:
+        try:
+            file = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as err:
+            raise StoreError(f"not a readable Parquet file: {err}", path=path) from err
+        with file:
+            sc.check_file_schema(file.schema_arrow, cols.SESSIONS, path)
+            present = [c for c in (cols.SENSORS, cols.EXERCISE) if c in file.schema_arrow.names]
+            rows = file.read(columns=present, use_threads=False).slice(0, 1).to_pylist()
+        if rows:
+            return {cols.SENSORS: None, cols.EXERCISE: None, **rows[0]}
+    return None
+
+
 class SessionSamples:
     """The ``samples`` part files of one session, opened once and read one sensor at a time.
 
@@ -66,16 +96,19 @@ class SessionSamples:
         parts = []
         for path in files:
             try:
-                file = pq.ParquetFile(path, memory_map=True, read_dictionary=[cols.SENSOR])
+                file = pq.ParquetFile(path, read_dictionary=[cols.SENSOR])
             except (pa.ArrowException, OSError) as err:
                 raise StoreError(f"not a readable Parquet file: {err}", path=path) from err
-            sc.check_file_schema(pq.read_schema(path, memory_map=True), cols.SAMPLES, path)
+            sc.check_file_schema(pq.read_schema(path), cols.SAMPLES, path)
             sensor_index = file.schema.names.index(cols.SENSOR)
             parts.append(_Part(path, file, _sensor_ranges(file.metadata, sensor_index)))
         self._parts = tuple(parts)
+        # The last row group shared by two sensors, decoded once for both (files are sorted by sensor).
+        self._shared: tuple[Path, int, pa.Table] | None = None
 
     def close(self) -> None:
         """Close the files."""
+        self._shared = None
         for part in self._parts:
             part.file.close()
 
@@ -101,6 +134,15 @@ class SessionSamples:
                     chosen.append((part, g, mask))
         return chosen
 
+    def _row_groups(self, part: _Part, groups: list[int], *, shared: bool) -> pa.Table:
+        """The data columns of ``groups``; a row group holding several sensors is decoded only once."""
+        if shared and self._shared is not None and self._shared[:2] == (part.path, groups[0]):
+            return self._shared[2]
+        table = part.file.read_row_groups(groups, columns=list(_DATA_COLUMNS), use_threads=False)
+        if shared:
+            self._shared = (part.path, groups[0], table)
+        return table
+
     def read(self, sensor: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Times and specific force of one sensor, in part order (sorted by time if the parts were not).
 
@@ -125,18 +167,18 @@ class SessionSamples:
         acc = np.empty((n, 3))
         at = 0
         for part, groups, mask in _runs(selection):
-            table = part.file.read_row_groups(groups, columns=list(_DATA_COLUMNS), use_threads=False)
-            rows = table.num_rows if mask is None else int(mask.sum())
+            table = self._row_groups(part, groups, shared=mask is not None)
             for k, name in enumerate(_DATA_COLUMNS):
-                values = _numpy(table.column(name), part.path, name)
+                target = time_us if k == 0 else acc[:, k - 1]
+                pos = at
+                chunks = _chunks(table.column(name), part.path, name)
                 if mask is not None:
-                    values = values[mask]
-                if k == 0:
-                    time_us[at : at + rows] = values
-                else:
-                    acc[at : at + rows, k - 1] = values
+                    chunks = [np.concatenate(chunks)[mask]]
+                for values in chunks:
+                    target[pos : pos + values.shape[0]] = values
+                    pos += values.shape[0]
+            at = pos
             del table
-            at += rows
         if n > 1 and not (time_us[1:] >= time_us[:-1]).all():
             order = np.argsort(time_us, kind="stable")  # a partition appended to in several parts
             time_us, acc = time_us[order], acc[order]
@@ -165,11 +207,10 @@ def _is(chunk: pa.Array, sensor: str) -> npt.NDArray[np.bool_]:
     return encoded.indices.to_numpy(zero_copy_only=False) == found
 
 
-def _numpy(column: pa.ChunkedArray, path: Path, name: str) -> np.ndarray:
-    """A required column's values as numpy (timestamps as int64 µs), without copying where possible."""
+def _chunks(column: pa.ChunkedArray, path: Path, name: str) -> list[np.ndarray]:
+    """A required column's chunks as numpy views (timestamps as int64 µs), without copying."""
     if column.null_count:
         raise StoreError(f"column {name!r} holds nulls", path=path)
     if pa.types.is_timestamp(column.type):
         column = column.cast(pa.int64())
-    chunks = [c.to_numpy(zero_copy_only=True) for c in column.chunks]
-    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    return [c.to_numpy(zero_copy_only=True) for c in column.chunks]

@@ -6,39 +6,42 @@ and the version of the station labelling. A re-synced, re-imported or touched se
 files' sizes or times; a new metrics version changes the definitions; either makes the stored source
 differ from the current one, and the session is recomputed.
 
-The stored source is a small JSON file ``_load_source.json`` beside the load part
-(``load/subject=<id>/session=<id>/``). Its leading ``_`` hides it from every reader of the dataset
-(imurehab, polars with ``hidden_file_prefix``, Spark; DuckDB globs ``*.parquet`` only). It is written
-atomically *after* the load part, so a crash between the two leaves the previous source on disk, which
-differs from the current one: the session is recomputed next time, never wrongly skipped.
-(It belongs in the load part's footer metadata once :func:`imurehab.store.write_table` accepts extra
-metadata; the comparison would not change.)
+The stored source travels in the load part itself: the ``load_source`` key of the file's ``imurehab``
+footer metadata (:func:`imurehab.store.write_table` with ``metadata=``). Rows and source are therefore
+published together by one atomic rename; there is nothing to keep in step. A load partition without a
+readable source (a damaged file, several parts, or one written by an older imurehab, which kept the
+source in a hidden ``_load_source.json`` beside the part: :data:`LEGACY_SOURCE_FILE`) differs from every
+current source, so it is recomputed once, never wrongly skipped; the legacy file is removed then.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from imurehab.errors import DatasetNotFoundError, StoreError
 from imurehab.store import columns as cols
+from imurehab.store import delete_partition, read_file_metadata
 from imurehab.store.layout import find_parts, partition_dir
 
 __all__ = [
-    "SOURCE_FILE",
+    "LEGACY_SOURCE_FILE",
+    "SOURCE_KEY",
     "LoadSource",
     "changed_reason",
     "current_source",
     "read_stored_source",
+    "remove_legacy_source",
     "remove_load_partition",
-    "write_stored_source",
 ]
 
-SOURCE_FILE: Final = "_load_source.json"
-"""Name of the file holding a load partition's :class:`LoadSource` (hidden from dataset readers)."""
+SOURCE_KEY: Final = "load_source"
+"""Key of the :class:`LoadSource` in a load part's ``imurehab`` footer metadata."""
+LEGACY_SOURCE_FILE: Final = "_load_source.json"
+"""Where imurehab up to this version kept the source: a hidden file beside the load part."""
 
 _FORMAT: Final = 1
 
@@ -66,9 +69,35 @@ class LoadSource:
     metrics_version: str
     stations_version: str | None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The source as a JSON-ready dict (with a format number)."""
+        return {"format": _FORMAT, **asdict(self)}
+
     def to_json(self) -> str:
-        """The source as one JSON document (with a format number)."""
-        return json.dumps({"format": _FORMAT, **asdict(self)}, sort_keys=True)
+        """The source as one JSON document (:meth:`to_dict`)."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> LoadSource | None:
+        """Parse :meth:`to_dict` output; None if it is damaged or of another format.
+
+        Parameters
+        ----------
+        raw : Any
+            The decoded JSON value.
+        """
+        try:
+            if not isinstance(raw, dict) or raw.get("format") != _FORMAT:
+                return None
+            return cls(
+                samples=tuple((str(n), int(s), int(t)) for n, s, t in raw["samples"]),
+                sessions=tuple((str(n), int(s), int(t)) for n, s, t in raw["sessions"]),
+                epoch_s=float(raw["epoch_s"]),
+                metrics_version=str(raw["metrics_version"]),
+                stations_version=None if raw["stations_version"] is None else str(raw["stations_version"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
 
     @classmethod
     def from_json(cls, text: str) -> LoadSource | None:
@@ -80,17 +109,8 @@ class LoadSource:
             The JSON document.
         """
         try:
-            raw: dict[str, Any] = json.loads(text)
-            if raw.get("format") != _FORMAT:
-                return None
-            return cls(
-                samples=tuple((str(n), int(s), int(t)) for n, s, t in raw["samples"]),
-                sessions=tuple((str(n), int(s), int(t)) for n, s, t in raw["sessions"]),
-                epoch_s=float(raw["epoch_s"]),
-                metrics_version=str(raw["metrics_version"]),
-                stations_version=None if raw["stations_version"] is None else str(raw["stations_version"]),
-            )
-        except (ValueError, KeyError, TypeError):
+            return cls.from_dict(json.loads(text))
+        except ValueError:
             return None
 
 
@@ -139,12 +159,8 @@ def current_source(
     )
 
 
-def _source_path(root: Path, subject: str, session: str) -> Path:
-    return partition_dir(root, cols.LOAD, subject, session) / SOURCE_FILE
-
-
 def read_stored_source(root: str | os.PathLike[str], *, subject: str, session: str) -> LoadSource | None:
-    """The source stored with a session's load partition; None if there is no load or no readable source.
+    """The source stored in a session's load part; None if there is no load or no readable source.
 
     Parameters
     ----------
@@ -154,45 +170,39 @@ def read_stored_source(root: str | os.PathLike[str], *, subject: str, session: s
         The session.
     """
     root = Path(root)
-    path = _source_path(root, subject, session)
-    if not (root / cols.LOAD).is_dir() or not find_parts(root, cols.LOAD, subject, session):
+    if not (root / cols.LOAD).is_dir():
+        return None
+    parts = find_parts(root, cols.LOAD, subject, session)
+    if len(parts) != 1:  # none, or parts this module did not write together
         return None
     try:
-        return LoadSource.from_json(path.read_text(encoding="utf-8"))
-    except OSError:
+        metadata = read_file_metadata(parts[0])
+    except (StoreError, DatasetNotFoundError, ValueError, OSError):
         return None
+    return LoadSource.from_dict(metadata.get(SOURCE_KEY))
 
 
-def write_stored_source(
-    root: str | os.PathLike[str], source: LoadSource, *, subject: str, session: str
-) -> Path:
-    """Store ``source`` beside the session's load part, atomically (temporary file, flush, rename).
+def remove_legacy_source(root: str | os.PathLike[str], *, subject: str, session: str) -> bool:
+    """Remove the hidden source file an older imurehab kept beside a session's load part.
 
     Parameters
     ----------
     root : str or os.PathLike
-        Dataset folder; the load partition must exist.
-    source : LoadSource
-        What the load part was computed from.
+        Dataset folder.
     subject, session : str
         The session.
 
     Returns
     -------
-    Path
-        The file written.
+    bool
+        Whether there was one.
     """
-    path = _source_path(Path(root), subject, session)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    path = partition_dir(Path(root), cols.LOAD, subject, session) / LEGACY_SOURCE_FILE
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(source.to_json())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def changed_reason(stored: LoadSource | None, current: LoadSource) -> str | None:
@@ -226,7 +236,7 @@ def changed_reason(stored: LoadSource | None, current: LoadSource) -> str | None
 
 
 def remove_load_partition(root: str | os.PathLike[str], *, subject: str, session: str) -> int:
-    """Remove a session's load partition (its part files and stored source), and empty parent folders.
+    """Remove a session's load partition (:func:`imurehab.store.delete_partition`).
 
     Used when the session's samples are gone: its load would otherwise outlive the data it came from.
 
@@ -240,23 +250,6 @@ def remove_load_partition(root: str | os.PathLike[str], *, subject: str, session
     Returns
     -------
     int
-        Files removed.
+        Load part files removed.
     """
-    root = Path(root)
-    directory = partition_dir(root, cols.LOAD, subject, session)
-    if not directory.is_dir():
-        return 0
-    # The source goes first: a crash midway leaves parts without a source, which the next update
-    # treats as stale and removes again (or recomputes, if the session came back).
-    files = [directory / SOURCE_FILE, *find_parts(root, cols.LOAD, subject, session)]
-    removed = 0
-    for path in files:
-        if path.exists():
-            path.unlink()
-            removed += 1
-    for folder in (directory, directory.parent):
-        try:
-            folder.rmdir()
-        except OSError:
-            break  # not empty (another session, or files we do not own): leave it
-    return removed
+    return delete_partition(root, cols.LOAD, subject=subject, session=session)

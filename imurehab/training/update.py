@@ -17,7 +17,7 @@ import importlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
@@ -28,17 +28,18 @@ import polars as pl
 
 from imurehab.errors import DatasetNotFoundError, ImurehabError
 from imurehab.store import columns as cols
-from imurehab.store import list_sessions, read_recording, read_table, write_table
+from imurehab.store import list_sessions, read_recording, write_table
 from imurehab.store.layout import find_parts
 from imurehab.store.schema import polars_schema
-from imurehab.training._samples import SessionSamples
+from imurehab.training._samples import SessionSamples, session_row
 from imurehab.training.provenance import (
+    SOURCE_KEY,
     LoadSource,
     changed_reason,
     current_source,
     read_stored_source,
+    remove_legacy_source,
     remove_load_partition,
-    write_stored_source,
 )
 from imurehab.training.stations import hyrox_segmenter, is_hyrox_session, label_stations
 
@@ -230,7 +231,7 @@ class LoadUpdateReport:
 
 
 def _sensor_rates(row: dict[str, Any]) -> dict[str, float | None]:
-    return {s[cols.SENSOR]: s[cols.RATE_HZ] for s in row[cols.SENSORS] or ()}
+    return {s[cols.SENSOR]: s.get(cols.RATE_HZ) for s in row[cols.SENSORS] or ()}
 
 
 def _rate_from_times(time_us: npt.NDArray[np.int64]) -> float:
@@ -277,15 +278,14 @@ def compute_session_load(
         If the dataset, its tables, the session or its samples do not exist.
     """
     metrics = metrics or default_metrics()
-    rows = read_table(root, cols.SESSIONS, subject=subject, session=session).collect()
-    if rows.height == 0:
+    row = session_row(find_parts(Path(root), cols.SESSIONS, subject, session))
+    if row is None:
         raise DatasetNotFoundError(f"no session {session!r} of subject {subject!r}", path=Path(root))
     if not find_parts(Path(root), cols.SAMPLES, subject, session):
         raise DatasetNotFoundError(
             f"session {session!r} of subject {subject!r} has no samples",
             path=Path(root) / cols.SAMPLES,
         )
-    row = rows.row(0, named=True)
     frames = []
     hours = 0.0
     with SessionSamples(find_parts(Path(root), cols.SAMPLES, subject, session)) as samples:
@@ -336,8 +336,16 @@ def _run(task: _Task) -> SessionLoadOutcome:
             metrics=task.metrics,
             label_hyrox=task.source.stations_version is not None,
         )
-        write_table(load, task.root, cols.LOAD, subject=task.subject, session=task.session, overwrite=True)
-        write_stored_source(task.root, task.source, subject=task.subject, session=task.session)
+        write_table(
+            load,
+            task.root,
+            cols.LOAD,
+            subject=task.subject,
+            session=task.session,
+            overwrite=True,
+            metadata={SOURCE_KEY: task.source.to_dict()},
+        )
+        remove_legacy_source(task.root, subject=task.subject, session=task.session)
     except (ImurehabError, OSError) as err:
         return SessionLoadOutcome(task.subject, task.session, "failed", task.reason, error=str(err))
     return SessionLoadOutcome(
@@ -379,6 +387,7 @@ def update_load(
     metrics: LoadMetrics | None = None,
     prune: bool = True,
     on_outcome: Callable[[SessionLoadOutcome, int, int], None] | None = None,
+    parallel: Literal["threads", "processes"] = "threads",
 ) -> LoadUpdateReport:
     """Compute the ``load`` table of a dataset, or bring it up to date, doing only what changed.
 
@@ -389,14 +398,20 @@ def update_load(
     epoch_s : float, default 60
         Epoch length [s]; changing it recomputes every session.
     workers : int, default 1
-        Processes computing sessions at the same time (each on one thread). 1 computes in this process.
+        Sessions computed at the same time (each on one thread). 1 computes them one by one in the
+        calling thread.
     metrics : LoadMetrics, optional
-        The epoch function and its version (default :func:`default_metrics`). With ``workers > 1`` its
-        function must be importable by name (a module-level function).
+        The epoch function and its version (default :func:`default_metrics`). With ``workers > 1`` and
+        ``parallel="processes"`` its function must be importable by name (a module-level function).
     prune : bool, default True
         Remove the load of sessions no longer in the dataset (else report them as ``orphaned``).
     on_outcome : callable, optional
         Called after each session as ``on_outcome(outcome, done, total)`` (for progress bars).
+    parallel : {"threads", "processes"}, default "threads"
+        How ``workers > 1`` run: threads of this process (the default; reading, decompressing and the
+        compiled metrics release Python's lock, and the process's memory is shared) or spawned worker
+        processes (for an epoch function that holds the lock; each process imports its own copy of the
+        libraries, ~150-250 MB).
 
     Returns
     -------
@@ -461,8 +476,12 @@ def update_load(
         for task in tasks:
             done(_run(task))
     else:
-        context = multiprocessing.get_context("spawn")
-        with _one_thread_children(), ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pool: Executor
+        if parallel == "threads":
+            pool = ThreadPoolExecutor(workers, thread_name_prefix="imurehab-load")
+        else:
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        with _one_thread_children(), pool:
             for future in as_completed([pool.submit(_run, t) for t in tasks]):
                 done(future.result())
     outcomes.sort(key=lambda o: (o.subject, o.session))

@@ -8,10 +8,10 @@ import pytest
 from coach_data import T0, playerload_epochs, sensor, write_session, write_team
 
 from imurehab.store import columns as cols
-from imurehab.store import read_table
+from imurehab.store import read_file_metadata, read_table, write_table
 from imurehab.training import LoadMetrics, compute_session_load, update_load
 from imurehab.training import update as update_module
-from imurehab.training.provenance import SOURCE_FILE
+from imurehab.training.provenance import LEGACY_SOURCE_FILE, SOURCE_KEY, LoadSource
 
 METRICS = LoadMetrics(playerload_epochs, "test-1")
 
@@ -64,11 +64,30 @@ def test_new_definitions_or_epochs_recompute_everything(team):
     assert read_table(team, cols.LOAD).select(pl.col(cols.EPOCH_S).unique()).collect().item() == 30.0
 
 
-def test_a_lost_source_file_means_recompute_never_skip(team):
+def test_the_source_is_in_the_load_footer_and_a_load_without_one_is_recomputed(team):
     update_load(team, metrics=METRICS)
-    (team / "load" / "subject=A1" / "session=w0s0" / SOURCE_FILE).unlink()
+    part = team / "load" / "subject=A1" / "session=w0s0" / "part-0.parquet"
+    source = LoadSource.from_dict(read_file_metadata(part)[SOURCE_KEY])
+    assert source is not None and source.metrics_version == "test-1" and source.epoch_s == 60.0
+    assert not list((team / "load").rglob("_*"))  # no sidecar files
+    rows = read_table(team, cols.LOAD, subject="A1", session="w0s0").drop(cols.SUBJECT, cols.SESSION)
+    write_table(rows.collect(), team, cols.LOAD, subject="A1", session="w0s0", overwrite=True)
     report = update_load(team, metrics=METRICS)
     assert [k for k, v in statuses(report).items() if v[0] == "computed"] == [("A1", "w0s0")]
+
+
+def test_a_load_partition_from_before_the_footer_source_is_recomputed_once(team):
+    update_load(team, metrics=METRICS)
+    partition = team / "load" / "subject=A2" / "session=w1s0"
+    part = partition / "part-0.parquet"
+    source = read_file_metadata(part)[SOURCE_KEY]
+    rows = read_table(team, cols.LOAD, subject="A2", session="w1s0").drop(cols.SUBJECT, cols.SESSION)
+    write_table(rows.collect(), team, cols.LOAD, subject="A2", session="w1s0", overwrite=True)
+    (partition / LEGACY_SOURCE_FILE).write_text(LoadSource.from_dict(source).to_json())  # the old layout
+    report = update_load(team, metrics=METRICS)
+    assert [k for k, v in statuses(report).items() if v[0] == "computed"] == [("A2", "w1s0")]
+    assert not (partition / LEGACY_SOURCE_FILE).exists()
+    assert update_load(team, metrics=METRICS).count("skipped") == 8
 
 
 def test_load_of_a_deleted_session_is_removed_or_reported(team):
