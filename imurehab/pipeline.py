@@ -59,17 +59,18 @@ FloatArray = npt.NDArray[np.float64]
 
 ROM_UNCERTAINTY_DEG: Final[dict[str, float]] = {
     "knee": 0.5,
-    "elbow": 0.5,
+    "elbow": 1.0,
     "hip": 0.5,
     "lumbar": 0.5,
-    "ankle": 1.0,
-    "shoulder": 1.5,
+    "ankle": 0.5,
+    "shoulder": 1.0,
 }
 """Standard uncertainty of one repetition's ROM per joint [deg], as the summaries report it.
 
-From ``benchmarks/kinematics_accuracy.py`` on simulated sets (6D, realistic sensor errors, mounts up to
-15° off): half the 95th percentile of the ROM error, rounded up (knee, elbow, hip, lumbar ≤ 0.7° →
-0.5°; shoulder ≤ 2.2° → 1.5°; the ankle is not benchmarked yet). A lower bound: the simulator does not
+From ``benchmarks/kinematics_accuracy.py`` on simulated sets (20 sets per exercise, 6D, realistic sensor
+errors, mounts up to 15° off, the calibration pose held with 2° sd): half the 95th percentile of the ROM
+error, rounded up to 0.5° (knee ≤ 0.55°, hip 0.44°, lumbar 0.62°, ankle 0.33° → 0.5°; elbow 1.01°,
+shoulder ≤ 1.42° → 1.0°). A lower bound: the simulator does not
 model everything that happens on people (see docs/simulator.md), and no validation against optical
 motion capture on people has been done yet."""
 
