@@ -176,11 +176,13 @@ def _watched_angles(
     """The angles the template's compensation checks watch, where sensors show them [deg].
 
     The exercised joint's other angles come straight from its calibration (knee valgus in a squat is
-    the knee's own ab/adduction). Another joint is watched when both its segments carry a sensor and
-    one of them was calibrated by the exercise (the trunk in a shoulder raise, the upper arm in an
-    elbow curl, the pelvis in a straight-leg raise): the other segment's axes are taken from it at the
-    static pose, as if the watched joint were in its neutral position then (standing or lying, not for
-    the hip and knee when sitting). A check's flag compares the angle with its value at the start of
+    the knee's own ab/adduction). Another joint is watched when both its segments carry a sensor: its
+    segments' axes are taken at the static pose from a segment the exercise calibrated — one of its own
+    (the trunk in a shoulder raise, the upper arm in an elbow curl, the pelvis in a straight-leg raise)
+    or, standing or lying, the exercised joint's parent (the pelvis and trunk in a squat, from the
+    thigh) — as if the watched joint were in its neutral position then (not when sitting, where hips
+    and knees are bent, except for a joint of the calibrated segments). A check's flag compares the
+    angle with its value at the start of
     each repetition, so that neutral offset does not matter; slow heading drift between the two 6D
     estimates does, a little. Checks whose segments lack a sensor are left out (the rep quality lists
     what was watched).
@@ -221,14 +223,19 @@ def _watched_angles(
             continue
         pair = [sided_segment(s, w_side) for s in JOINT_SEGMENTS[check.joint]]
         frames: list[tuple[FloatArray, FloatArray] | None] = [known.get(seg) for seg in pair]
-        if all(f is None for f in frames):
-            continue
+        source = next((f for f in frames if f is not None), None)
+        if source is None:
+            # Standing or lying, every segment's axes coincide at the static pose, so a joint away from
+            # the exercised one (the lumbar spine in a squat) takes them from the exercised joint's parent.
+            if template.pose == "sitting":
+                continue
+            source = known[parent_seg]
         for i, seg in enumerate(pair):
             if frames[i] is None:
                 if seg not in sensors:
                     break
                 q_other = quat_interp(*sensors[seg], t)
-                q_known, frame_known = next(f for f in frames if f is not None)
+                q_known, frame_known = source
                 # The other segment's axes: the known segment's, carried over at the static pose.
                 carry = quat_to_matrix(quat_multiply(quat_conjugate(q_other[rest]), q_known[rest]))
                 frames[i] = (q_other, carry @ frame_known)

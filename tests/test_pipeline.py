@@ -51,6 +51,7 @@ def test_a_template_whose_sensors_are_missing_says_so():
         ("straight-leg-raise", "hip-hike"),
         ("straight-leg-raise", "knee-bend"),
         ("lumbar-flexion", "trunk-twist"),
+        ("squat", "trunk-shift"),  # lumbar, away from the exercised knee: axes carried from the thigh
     ],
 )
 def test_compensation_flags_follow_the_simulated_compensations(exercise, compensation):

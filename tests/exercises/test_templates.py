@@ -91,10 +91,11 @@ def test_built_in_templates_are_valid_and_sourced(name):
     assert t.target_deg is not None or t.target_rom_deg is not None
     assert 0 < t.min_rep_s < t.max_rep_s
     assert set(REQUIRED_CUES) <= set(t.cues)
-    assert t.compensations, "every built-in exercise watches at least one compensation"
+    # ankle-pumps watches none: the ankle's inversion is not measured reliably (its template says why)
+    assert t.compensations or name == "ankle-pumps", "every built-in exercise watches a compensation"
     assert "clinician-set default" in t.source
     json.dumps(t.to_dict())
-    assert hash(t.compensations[0]) == hash(t.compensations[0])
+    assert all(hash(c) == hash(c) for c in t.compensations)
 
 
 def test_built_in_joints_and_directions():
