@@ -126,8 +126,8 @@ def count_cycles(
     Returns
     -------
     CycleCount
-        From whichever of the accelerometer and gyroscope projections has the more regular peak intervals
-        (a missed or doubled cycle leaves an interval far from the others).
+        From whichever of the accelerometer and gyroscope projections has fewer peak intervals that are
+        not one cycle (a missed cycle leaves about two, a doubled one about half); on a tie, more peaks.
     """
     if acc_mps2.shape[0] < max(int(2 * period_s[0] * rate_hz), 8):
         return CycleCount(np.zeros(0, dtype=np.int64), float("nan"), 0.0)
@@ -137,16 +137,21 @@ def count_cycles(
         for raw in (acc_mps2, gyr_rads)
         if raw is not None
     ]
-    return min(found, key=_irregularity)
+    return min(found, key=lambda f: (_irregularity(f), -f.peaks.size))
 
 
 def _irregularity(found: CycleCount) -> float:
-    """Median absolute deviation of the peak intervals / their median (inf with fewer than 3 peaks)."""
+    """Share of peak intervals that are not one cycle (inf with fewer than 3 peaks).
+
+    An interval is one cycle within 0.7–1.4 × the median interval; a missed cycle leaves about 2×, a
+    doubled one about ½×. Intervals beyond 2.5× are rests between sets and are not judged.
+    """
     if found.peaks.size < 3:
         return float("inf")
     gaps = np.diff(found.peaks).astype(float)
     mid = float(np.median(gaps))
-    return float(np.median(np.abs(gaps - mid))) / mid
+    judged = gaps[gaps <= 2.5 * mid]
+    return float(np.mean((judged < 0.7 * mid) | (judged > 1.4 * mid)))
 
 
 def squat_depths(acc_mps2: FloatArray, rate_hz: float, peaks: npt.NDArray[np.int64]) -> FloatArray:
