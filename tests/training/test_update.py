@@ -149,12 +149,13 @@ def test_hyrox_sessions_get_station_labels(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_two_worker_processes_write_what_one_process_writes(team, tmp_path_factory):
+@pytest.mark.parametrize("parallel", ["threads", "processes"])
+def test_two_workers_write_what_one_writes(team, tmp_path_factory, parallel):
     pytest.importorskip("imurehab.analysis.load")
     other = tmp_path_factory.mktemp("copy")
     shutil.copytree(team, other, dirs_exist_ok=True)
     one = update_load(team)
-    two = update_load(other, workers=2)
+    two = update_load(other, workers=2, parallel=parallel)
     assert one.count("computed") == two.count("computed") == 8
     keys = [cols.SUBJECT, cols.SESSION, cols.SENSOR, cols.EPOCH_START]
     a = read_table(team, cols.LOAD).collect().sort(keys)
