@@ -5,7 +5,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from scipy import signal
 
 from imurehab.analysis.load._validate import FloatArray, IntArray
 
@@ -28,6 +27,9 @@ def resample(x: FloatArray, rate_hz: float, target_hz: float) -> FloatArray:
     up, down = rate_ratio(rate_hz, target_hz)
     if up == down:
         return x
+    # Imported here: scipy.signal costs ~50 MB and ~0.6 s to import, and 100 Hz sensors never need it.
+    from scipy import signal
+
     return np.ascontiguousarray(signal.resample_poly(x, up, down, axis=0, padtype="line"))
 
 
