@@ -11,7 +11,7 @@ boundaries within 5 s of the truth, all boundaries within 5 s, race time with th
 number), wall-ball sets counted exactly (all reps performed; valid reps = performed minus no-reps), the
 median absolute count error per station, and the run-duration error; ours, the anchor, and ours/anchor.
 
-The method was developed on this simulator, tuned on seeds 0–5; the default report seeds (100–107) were
+The method was developed on this simulator, tuned on seeds 0–9; the default report seeds (100–107) were
 not looked at while tuning. This is a consistency check on simulated data: real-race validation is
 pending.
 
