@@ -9,7 +9,7 @@ which the subject stands (or sits down on the rower), and every station is count
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,6 +73,33 @@ class RepPlan:
     def start(self, t0: float, index: int) -> float:
         """Start of rep ``index`` [s] when the previous one allows it at ``t0``."""
         return t0 + self.rests_s.get(index, 0.0)
+
+    def pace(self, rng: np.random.Generator, spread: float) -> float:
+        """Duration factor of one rep: the tempo times ``1 + spread·z`` (z standard normal, clipped ±2.5)."""
+        return self.tempo * (1.0 + spread * float(np.clip(rng.standard_normal(), -2.5, 2.5)))
+
+    def lay_out(
+        self,
+        rng: np.random.Generator,
+        make: Callable[[np.random.Generator, float, int], RepDraft],
+        initial: Sequence[float],
+        t_start: float,
+        pause_s: tuple[float, float],
+        what: str,
+        until_s: float | None = None,
+    ) -> tuple[list[MinJerkPath], list[RepWindow]]:
+        """:func:`~imurehab.simulate.reps.plan_reps` with this plan's rep count; paths and windows."""
+        paths, windows, _ = plan_reps(
+            rng,
+            make,
+            initial=initial,
+            t_start=t_start,
+            pause_s=pause_s,
+            reps=self.reps,
+            until_s=until_s,
+            what=what,
+        )
+        return paths, windows
 
 
 def sequence_weights(spans: Sequence[tuple[float, float]]) -> list[MinJerkPath]:
@@ -163,7 +190,7 @@ def wall_balls(
 
     def make(rng: np.random.Generator, t0: float, i: int) -> RepDraft:
         t0 = plan.start(t0, i)
-        f = plan.tempo * (1.0 + 0.08 * float(np.clip(rng.standard_normal(), -2.5, 2.5)))
+        f = plan.pace(rng, 0.08)
         a = float(rng.uniform(0.9, 1.0))
         short = i in plan.no_reps
         if short:
@@ -177,15 +204,8 @@ def wall_balls(
         arms = [(t1 + 0.35 * f, 0.0), (release, 1.0), (caught, 1.0), (end, 0.0)]
         return RepDraft(t0, end, [legs, arms], _knees("wall-balls", t0, end, incomplete=short))
 
-    paths, windows, _ = plan_reps(
-        rng,
-        make,
-        initial=[0.0, 0.0],
-        t_start=t_start,
-        pause_s=(0.2, 0.8),
-        reps=plan.reps,
-        until_s=until_s,
-        what="hyrox wall balls",
+    paths, windows = plan.lay_out(
+        rng, make, [0.0, 0.0], t_start, (0.2, 0.8), "hyrox wall balls", until_s=until_s
     )
     root = RootSpec(station=(station, 0.0))
     return PoseBlend("wall-balls", base, ((paths[0], squat), (paths[1], throw)), root), windows
@@ -243,7 +263,7 @@ def lunges(
 
     def make(rng: np.random.Generator, t0: float, i: int) -> RepDraft:
         t0 = plan.start(t0, i)
-        f = plan.tempo * (1.0 + 0.1 * float(np.clip(rng.standard_normal(), -2.5, 2.5)))
+        f = plan.pace(rng, 0.1)
         a = float(rng.uniform(0.85, 1.0))
         t1 = t0 + 0.6 * f
         t2 = t1 + 0.8 * f
@@ -257,15 +277,8 @@ def lunges(
         forward = [(t0, station + i * step_m), (t4, station + (i + 1) * step_m)]
         return RepDraft(t0, t4, [*knots, forward], _knees(label, t0, t4, (_BOTH[side],)))
 
-    paths, windows, _ = plan_reps(
-        rng,
-        make,
-        initial=[0.0, 0.0, 0.0, 0.0, station],
-        t_start=t_start,
-        pause_s=(0.3, 0.7),
-        reps=plan.reps,
-        until_s=until_s,
-        what="hyrox lunges",
+    paths, windows = plan.lay_out(
+        rng, make, [0.0, 0.0, 0.0, 0.0, station], t_start, (0.3, 0.7), "hyrox lunges", until_s=until_s
     )
     forward = paths[4]
     root = RootSpec(forward=forward, up="ground", right=0.0)
@@ -313,7 +326,7 @@ def rowing(
 
     def make(rng: np.random.Generator, t0: float, i: int) -> RepDraft:
         t0 = plan.start(t0, i)
-        f = plan.tempo * (1.0 + 0.06 * float(np.clip(rng.standard_normal(), -2.5, 2.5)))
+        f = plan.pace(rng, 0.06)
         a = float(rng.uniform(0.9, 1.0))
         d = 0.8 * f
         fin = t0 + d + 0.1
@@ -323,15 +336,8 @@ def rowing(
         arm = [(t0 + 0.5 * d, 0.0), (t0 + d, 1.0), (fin, 1.0), (fin + 0.3 * r, 0.0)]
         return RepDraft(t0, fin + r, [leg, trk, arm], _knees("rowing", t0, fin + r))
 
-    paths, windows, _ = plan_reps(
-        rng,
-        make,
-        initial=[0.0, 0.0, 0.0],
-        t_start=t_start,
-        pause_s=(0.0, 0.15),
-        reps=plan.reps,
-        until_s=until_s,
-        what="hyrox rowing",
+    paths, windows = plan.lay_out(
+        rng, make, [0.0, 0.0, 0.0], t_start, (0.0, 0.15), "hyrox rowing", until_s=until_s
     )
     seat = 0.26 * skeleton.height_m
     root = RootSpec(forward="anchor", up=seat, right="anchor", station=(station, 0.0))

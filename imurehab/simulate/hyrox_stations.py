@@ -24,7 +24,7 @@ from imurehab.simulate.body import Skeleton
 from imurehab.simulate.gait import WALKING, GaitStyle
 from imurehab.simulate.hyrox import RepPlan
 from imurehab.simulate.program import Feet, Pose, PoseBlend, RepWindow, RootSpec
-from imurehab.simulate.reps import RepDraft, plan_reps
+from imurehab.simulate.reps import RepDraft
 from imurehab.simulate.trajectory import MinJerkPath, PeriodicPattern
 
 __all__ = [
@@ -152,23 +152,14 @@ def skierg(
 
     def make(rng: np.random.Generator, t0: float, i: int) -> RepDraft:
         t0 = plan.start(t0, i)
-        f = plan.tempo * (1.0 + 0.06 * float(np.clip(rng.standard_normal(), -2.5, 2.5)))
+        f = plan.pace(rng, 0.06)
         a = float(rng.uniform(0.8, 1.0))
         end = t0 + 1.4 * f
         arms = [(t0, 0.0), (t0 + 0.55 * f, 1.0), (t0 + 0.65 * f, 1.0), (end, 0.0)]
         legs = [(t0 + 0.15 * f, 0.0), (t0 + 0.6 * f, a), (t0 + 1.2 * f, 0.0)]
         return RepDraft(t0, end, [arms, legs], [RepWindow("skierg", "shoulder", "right", t0, end)])
 
-    paths, windows, _ = plan_reps(
-        rng,
-        make,
-        initial=[0.0, 0.0],
-        t_start=t_start,
-        pause_s=(0.0, 0.1),
-        reps=plan.reps,
-        until_s=None,
-        what="hyrox skierg",
-    )
+    paths, windows = plan.lay_out(rng, make, [0.0, 0.0], t_start, (0.0, 0.1), "hyrox skierg")
     root = RootSpec(station=(station, 0.0))
     return PoseBlend("skierg", base, ((paths[0], pull), (paths[1], crunch)), root), windows
 
@@ -196,7 +187,7 @@ def sled_pull(
 
     def make(rng: np.random.Generator, t0: float, i: int) -> RepDraft:
         t0 = plan.start(t0, i)
-        f = plan.tempo * (1.0 + 0.08 * float(np.clip(rng.standard_normal(), -2.5, 2.5)))
+        f = plan.pace(rng, 0.08)
         a = float(rng.uniform(0.85, 1.0))
         t1 = t0 + 0.55 * f
         end = t1 + 0.75 * f
@@ -207,16 +198,7 @@ def sled_pull(
         knots = [pull, idle, body] if side == "right" else [idle, pull, body]
         return RepDraft(t0, end, knots, [RepWindow("sled-pull", "elbow", side, t0, end)])
 
-    paths, windows, _ = plan_reps(
-        rng,
-        make,
-        initial=[0.0, 0.0, 0.0],
-        t_start=t_start,
-        pause_s=(0.05, 0.35),
-        reps=plan.reps,
-        until_s=None,
-        what="hyrox sled pull",
-    )
+    paths, windows = plan.lay_out(rng, make, [0.0, 0.0, 0.0], t_start, (0.05, 0.35), "hyrox sled pull")
     terms = ((paths[0], arm["right"]), (paths[1], arm["left"]), (paths[2], heave))
     return PoseBlend("sled-pull", base, terms, RootSpec(station=(station, 0.0))), windows
 
@@ -271,7 +253,7 @@ def burpee_broad_jumps(
 
     def make(rng: np.random.Generator, t0: float, i: int) -> RepDraft:
         t0 = plan.start(t0, i)
-        f = plan.tempo * (1.0 + 0.08 * float(np.clip(rng.standard_normal(), -2.5, 2.5)))
+        f = plan.pace(rng, 0.08)
         x0 = forward_at[-1]
         jump = jump_m * (1.0 + 0.08 * float(np.clip(rng.standard_normal(), -2.5, 2.5)))
         t_in, t_down, t_up = t0 + 0.6 * f, t0 + 1.1 * f, t0 + 1.5 * f
@@ -298,15 +280,8 @@ def burpee_broad_jumps(
         return RepDraft(t0, end, [c, p, d, s, x], [RepWindow("burpee-broad-jumps", "knee", "right", t0, end)])
 
     forward_at: list[float] = [station]
-    paths, windows, _ = plan_reps(
-        rng,
-        make,
-        initial=[0.0, 0.0, 0.0, 0.0, station],
-        t_start=t_start,
-        pause_s=(0.2, 0.9),
-        reps=plan.reps,
-        until_s=None,
-        what="hyrox burpee broad jumps",
+    paths, windows = plan.lay_out(
+        rng, make, [0.0, 0.0, 0.0, 0.0, station], t_start, (0.2, 0.9), "hyrox burpee broad jumps"
     )
     lift = MinJerkPath(np.array([k[0] for k in lift_knots]), np.array([k[1] for k in lift_knots]))
     root = _JumpingRoot(forward=paths[4], up="ground", right=0.0, lift=lift)
