@@ -189,6 +189,13 @@ class Link:
         """The negotiated ATT MTU [bytes] (23 before a connect)."""
         return self._client.mtu_size if self._client is not None else 23
 
+    @property
+    def service_uuids(self) -> list[str]:
+        """128-bit UUIDs (lower case) of the GATT services found at the last connect."""
+        if self._client is None:
+            return []
+        return [service.uuid.lower() for service in self._client.services]
+
     async def connect(self) -> None:
         """Connect (no-op when connected), retrying with backoff, then re-enable the subscriptions.
 

@@ -246,7 +246,7 @@ class JournalRoot:
         return LogJournal.open(self.device_dir(key.serial) / f"session-{key.session_id}", key, study=study)
 
     def stream_journal(
-        self, serial: str, boot_id: int, start_utc_us: int, study: tuple[str, str]
+        self, serial: str, boot_id: int, start_utc_us: int, study: tuple[str, str], *, family: str = "osp"
     ) -> StreamJournal:
         """Create the journal of a live stream run.
 
@@ -260,9 +260,14 @@ class JournalRoot:
             When the run started [µs since the Unix epoch].
         study : (subject, session)
             Study ids.
+        family : str
+            The device's family (recorded in ``meta.json`` unless OSP, which older journals imply).
         """
         folder = self.device_dir(serial) / f"stream-{boot_id:08x}-{start_utc_us}"
-        meta = {"serial": serial, "boot_id": boot_id, "subject": study[0], "session": study[1]}
+        meta: dict[str, Any] = {"serial": serial, "boot_id": boot_id}
+        meta |= {"subject": study[0], "session": study[1]}
+        if family != "osp":
+            meta["family"] = family
         return StreamJournal(folder, meta)
 
     def iter_journals(self) -> Iterator[tuple[str, Path, dict[str, Any]]]:

@@ -267,9 +267,18 @@ class Gap:
     frames : int
         Frames missing (sequence-number jump; 0 for a device drop or a link gap).
     cause : str
-        ``"air"`` (notifications lost: a sequence-number jump), ``"device"`` (the device dropped them,
-        GAP_BEFORE), ``"link"`` (between two stream runs of one boot: not streamed while the link was
-        down, or lost unseen at the end of the run the drop cut short).
+        ``"air"`` (notifications lost: a sequence-number jump, or for Polar a jump of the frame times),
+        ``"device"`` (the device dropped them, GAP_BEFORE), ``"link"`` (between two stream runs of one
+        boot: not streamed while the link was down, or lost unseen at the end of the run the drop cut
+        short).
+    measurement : str
+        The stream of a family with one stream per measurement (Polar: ``"acc"``, ``"gyro"``,
+        ``"mag"``); empty for OSP, whose frames carry every channel.
+
+    Notes
+    -----
+    Polar PMD frames carry no counter: a Polar gap's ``count`` is exact (from the frame times) but its
+    ``frames`` is 0, as how many notifications carried those samples is unknown.
     """
 
     boot_id: int
@@ -277,6 +286,7 @@ class Gap:
     count: int
     frames: int
     cause: str
+    measurement: str = ""
 
 
 @dataclass
@@ -289,8 +299,10 @@ class StreamSensorReport:
         As given.
     serial, sensor_id : str or None
         Device serial and the ``sensor`` column value.
+    family : str or None
+        The device's protocol family (``"osp"``, ``"polar-pmd"``), once known.
     frames, samples : int
-        DATA frames and samples received.
+        Data frames and samples received (for Polar, summed over its measurement streams).
     gaps : list of Gap
         Every gap, in order.
     tail_lost : bool
@@ -310,6 +322,7 @@ class StreamSensorReport:
     address: str
     serial: str | None = None
     sensor_id: str | None = None
+    family: str | None = None
     frames: int = 0
     samples: int = 0
     gaps: list[Gap] = field(default_factory=list)
@@ -346,6 +359,7 @@ class StreamSensorReport:
             "address": self.address,
             "serial": self.serial,
             "sensor_id": self.sensor_id,
+            "family": self.family,
             "complete": self.complete,
             "frames": self.frames,
             "samples": self.samples,

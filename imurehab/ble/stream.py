@@ -1,13 +1,14 @@
-"""Live streaming from several OSP sensors at once, with exact gap accounting and automatic reconnect.
+"""Live streaming from several sensors at once, with exact gap accounting and automatic reconnect.
 
-Per sensor: connect, CLOCK_SYNC burst, START_LOG if asked (``log=True``), START_STREAM with the device's
-own configuration (so the stream carries what is logged, and a later sync can fill its gaps), then every
-DATA notification is enqueued by the bleak callback and handled by the consumer task: checked (CRC-32),
-appended as received to ``<out>/_journal/<serial>/stream-…/frames.bin``, counted by a
-:class:`~imurehab.ble.gaps.GapTracker` and handed to ``on_samples`` in SI units with an estimated UTC
-time. A dropped (or silent) link is reconnected and the stream restarted; stopping (``seconds`` elapsed,
-``stop_event`` set, or the task cancelled, e.g. by Ctrl-C) sends STOP_STREAM, flushes the journal and
-writes every sample received to the dataset (merged with log syncs of the same study session).
+Per sensor, a family driver (:mod:`imurehab.ble.family`: OSP or Polar PMD, given or recognised from the
+device's GATT services) connects, measures the clock where the family can, and starts the stream; every
+data notification is enqueued by the bleak callback and handled by the driver's consumer task: checked,
+counted (gaps found exactly: from frame counters and sample indices for OSP, from frame timestamps for
+Polar), appended as received to ``<out>/_journal/<serial>/stream-…/frames.bin`` and handed to
+``on_samples`` in SI units with an estimated UTC time. A dropped (or silent) link is reconnected and the
+stream restarted; stopping (``seconds`` elapsed, ``stop_event`` set, or the task cancelled, e.g. by
+Ctrl-C) stops the stream on the device, flushes the journal and writes every sample received to the
+dataset (merged with log syncs of the same study session).
 """
 
 from __future__ import annotations
@@ -16,55 +17,47 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 from bleak.backends.client import BaseBleakClient
 
-from imurehab.ble.clock import ClockLog, ClockModel, host_time_us
+from imurehab.ble.clock import ClockModel, host_time_us
 from imurehab.ble.connection import Link, RetryPolicy
-from imurehab.ble.control import OspDevice
 from imurehab.ble.dataset import write_study
+from imurehab.ble.family import LiveDriver, LiveFrame, family_from_services, make_driver
 from imurehab.ble.files import safe_name
-from imurehab.ble.gaps import GapTracker
 from imurehab.ble.layout import JournalRoot, StreamJournal, default_session_id
 from imurehab.ble.report import StreamReport, StreamSensorReport
 from imurehab.errors import BleError, ImurehabError, ProtocolError, StoreError
-from imurehab.protocols.osp import (
-    StartLogCommand,
-    StartStreamCommand,
-    Status,
-    StopLogCommand,
-    StopStreamCommand,
-    decode_data_frame,
-    sample_times_ns,
-)
 
 __all__ = ["LiveSamples", "SamplesCallback", "stream"]
 
 logger = logging.getLogger(__name__)
 
 _STOP_TIMEOUT_S: Final = 2.0
-_STOPPED: Final = (Status.OK, Status.INVALID_STATE)  # INVALID_STATE: it had stopped already
 _RETRYABLE: Final = ("disconnected", "timeout")
 
 
 @dataclass(frozen=True)
 class LiveSamples:
-    """Samples of one received DATA frame, for real-time feedback.
+    """Samples of one received data frame, for real-time feedback.
+
+    A Polar PMD frame carries one measurement: its ``acc``, ``gyr`` or ``mag``, the others None.
 
     Attributes
     ----------
     sensor_id : str
         The sensor (its serial as a safe identifier).
     sample_index : ndarray of int64
-        Device sample indices (per boot).
+        Sample indices: the device's (per boot) for OSP; for Polar, counted by the host from the frame
+        times (lost samples skip indices).
     device_time_us : ndarray of int64
-        Device clock [µs since boot].
+        Device clock [µs since boot for OSP, since 2000-01-01 for Polar].
     time_us : ndarray of int64
         UTC estimate [µs since the Unix epoch] from the clock measured at connect (the dataset gets the
         final fit).
@@ -93,7 +86,7 @@ SamplesCallback = Callable[[LiveSamples], None]
 
 
 class _DeviceStream:
-    """One sensor's stream: runs over reconnects, its journal, tracker and report."""
+    """One sensor's stream over reconnects: its journal and report; the family's driver does the rest."""
 
     def __init__(
         self,
@@ -101,6 +94,7 @@ class _DeviceStream:
         address: str,
         study: tuple[str, str],
         *,
+        family: str | None,
         policy: RetryPolicy,
         backend: type[BaseBleakClient] | None,
         on_samples: SamplesCallback | None,
@@ -109,14 +103,30 @@ class _DeviceStream:
     ) -> None:
         self.root, self.study, self.policy, self.log = root, study, policy, log
         self.on_samples, self.stopping = on_samples, stopping
-        self.report = StreamSensorReport(address)
-        self.tracker = GapTracker()
-        self.osp = OspDevice(Link(address, backend=backend, policy=policy), policy)
-        self.osp.on_frame = self._on_frame
+        self.report = StreamSensorReport(address, family=family)
+        self.link = Link(address, backend=backend, policy=policy)
+        self.driver: LiveDriver | None = None if family is None else self._new_driver(family)
         self._journal: StreamJournal | None = None
-        self._clock: ClockModel | None = None
-        self._streaming = False
-        self._logging = False  # a log this run started (stopped at the end)
+
+    def _new_driver(self, family: str) -> LiveDriver:
+        driver = make_driver(family, self.link, self.policy)
+        driver.on_frame = self._on_frame
+        return driver
+
+    async def _identified(self) -> LiveDriver:
+        """The driver, after telling the family from the GATT services when it was not given."""
+        if self.driver is None:
+            await self.link.connect()
+            family = family_from_services(self.link.service_uuids)
+            if family is None:
+                raise BleError(
+                    "no service of a family imurehab streams from (OSP, Polar PMD)",
+                    address=self.report.address,
+                    reason="unsupported",
+                )
+            self.report.family = family
+            self.driver = self._new_driver(family)
+        return self.driver
 
     async def run(self) -> None:
         """Stream until told to stop; every failure ends up in :attr:`report`."""
@@ -130,36 +140,33 @@ class _DeviceStream:
                     self.report.reconnects += 1
                     logger.info("%s: %s; reconnecting", self.report.address, err)
                     self._close_journal()
-                    await self.osp.link.disconnect()
+                    await self.link.disconnect()
         except ImurehabError as err:
             self.report.error = err
         finally:
             await self._finish()
 
     async def _run_once(self) -> None:
-        desc = await self.osp.connect(stream=True)
-        self.report.serial, self.report.sensor_id = desc.serial, safe_name(desc.serial)
-        await self._measure_clock(desc.boot_id)
-        self._journal = self.root.stream_journal(desc.serial, desc.boot_id, host_time_us(), self.study)
-        self._journal.append(self.osp.descriptor_bytes)
-        self.tracker.start_run(desc.boot_id)
-        if self.log and desc.session_id == 0:
-            await self.osp.command(StartLogCommand(rate_mhz=0, channel_mask=desc.channel_mask))
-            self._logging = True
-        self._streaming = True
-        # Rate 0 keeps the device's configuration, so the stream carries what is logged (spec §10).
-        await self.osp.command(StartStreamCommand(rate_mhz=0, channel_mask=desc.channel_mask))
-        waits = [self.stopping.wait(), self.osp.link.lost.wait(), self.osp.failed.wait(), self._quiet()]
+        driver = await self._identified()
+        ident = await driver.connect()
+        self.report.serial, self.report.sensor_id = ident.serial, safe_name(ident.serial)
+        await driver.measure_clock(self.root.device_dir(ident.serial) / "clock.jsonl")
+        self._journal = self.root.stream_journal(
+            ident.serial, ident.boot_id, host_time_us(), self.study, family=driver.family
+        )
+        self._journal.append(driver.journal_header())
+        await driver.start(log=self.log)
+        waits = [self.stopping.wait(), self.link.lost.wait(), driver.failed.wait(), self._quiet(driver)]
         tasks = [asyncio.ensure_future(w) for w in waits]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in tasks:
                 task.cancel()
-        self.osp.raise_failure()
+        driver.raise_failure()
         if self.stopping.is_set():
             return
-        if self.osp.link.is_connected:
+        if self.link.is_connected:
             raise BleError(
                 f"no live data for {self.policy.idle_timeout_s:g} s",
                 address=self.report.address,
@@ -167,82 +174,63 @@ class _DeviceStream:
             )
         raise BleError("the link dropped while streaming", address=self.report.address, reason="disconnected")
 
-    async def _quiet(self) -> None:
+    async def _quiet(self, driver: LiveDriver) -> None:
         """Return once nothing has arrived for ``policy.idle_timeout_s`` (a silent link: reconnect)."""
-        while time.monotonic() - self.osp.last_activity < self.policy.idle_timeout_s:
+        while time.monotonic() - driver.last_activity < self.policy.idle_timeout_s:
             await asyncio.sleep(self.policy.idle_timeout_s / 4)
 
-    async def _measure_clock(self, boot_id: int) -> None:
-        assert self.report.serial is not None
-        log = ClockLog(self.root.device_dir(self.report.serial) / "clock.jsonl")
-        boot, samples = await self.osp.clock_sync(self.policy.clock_round_trips)
-        log.append(boot, samples)
-        self._clock = log.models().get(boot_id)
-
     async def _finish(self) -> None:
-        """STOP_STREAM if streaming (its LAST frame arrives first), a last clock burst, then close."""
-        if (self._streaming or self._logging) and self.osp.link.is_connected:
+        """Stop what the driver started (a last clock burst where the family has one), then close."""
+        driver = self.driver
+        if driver is not None and driver.active and self.link.is_connected:
             with contextlib.suppress(ImurehabError, TimeoutError):
                 async with asyncio.timeout(_STOP_TIMEOUT_S):
-                    if self._streaming:
-                        await self.osp.command(StopStreamCommand(), accept=_STOPPED)
-                        self.report.tail_lost = not self.tracker.last_flag
-                    if self._logging:
-                        await self.osp.command(StopLogCommand(), accept=_STOPPED)
-                    if self.report.serial is not None and self._clock is not None:
-                        await self._measure_clock(self._clock.boot_id)
-        self._streaming = self._logging = False
+                    await driver.stop()
         self._close_journal()
-        await self.osp.close()
-        self.report.frames, self.report.samples = self.tracker.frames, self.tracker.samples
-        self.report.gaps = list(self.tracker.gaps)
+        if driver is None:
+            await self.link.disconnect()
+            return
+        await driver.close()
+        self.report.frames, self.report.samples = driver.frames, driver.samples
+        self.report.gaps = list(driver.gaps)
+        self.report.tail_lost = driver.tail_lost
 
     def _close_journal(self) -> None:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
 
-    def _on_frame(self, _host_ns: int, raw: bytes) -> None:
-        desc, journal = self.osp.descriptor, self._journal
-        if desc is None or journal is None:
+    def _on_frame(self, host_ns: int, raw: bytes) -> None:
+        driver, journal = self.driver, self._journal
+        if driver is None or journal is None:
             return
         try:
-            frame = decode_data_frame(raw)
+            frame = driver.decode(host_ns, raw)
         except ProtocolError:
             self.report.rejected_frames += 1
             return
-        n = len(frame.samples)
-        if frame.stream_id != desc.stream_id or not self.tracker.frame(
-            frame.seq, frame.first_index, n, frame.flags
-        ):
+        if frame is None:
             return
-        journal.append(raw)
+        journal.append(frame.record)
         self.report.received_bytes += len(raw)
         if self.on_samples is not None:
-            self._deliver(frame.samples, frame.first_index, frame.first_time_us, frame.channel_mask)
+            self._deliver(frame, driver.clock)
 
-    def _deliver(self, raw: npt.NDArray[np.int16], first_index: int, first_time_us: int, mask: int) -> None:
-        desc = self.osp.descriptor
-        assert desc is not None and self.on_samples is not None
-        n = len(raw)
-        device_us = sample_times_ns(first_time_us, n, desc.rate_mhz) // 1000
-        utc = self._clock.to_utc_us(device_us) if self._clock is not None else np.full(n, np.nan)
-        groups: dict[str, Any] = {}
-        col = 0
-        for bit, name, scale in (
-            (1, "acc", desc.acc_scale),
-            (2, "gyr", desc.gyr_scale),
-            (4, "mag", desc.mag_scale),
-        ):
-            groups[name] = raw[:, col : col + 3] * scale if mask & bit else None
-            col += 3 if mask & bit else 0
+    def _deliver(self, frame: LiveFrame, clock: ClockModel | None) -> None:
+        assert self.on_samples is not None
+        n = len(frame.sample_index)
+        device_us = frame.device_time_us
         live = LiveSamples(
             sensor_id=self.report.sensor_id or "",
-            sample_index=first_index + np.arange(n, dtype=np.int64),
+            sample_index=frame.sample_index,
             device_time_us=device_us,
-            time_us=np.rint(utc).astype(np.int64) if self._clock is not None else np.zeros(n, np.int64),
+            time_us=np.rint(clock.to_utc_us(device_us)).astype(np.int64)
+            if clock is not None
+            else np.zeros(n, np.int64),
+            acc=frame.acc,
+            gyr=frame.gyr,
+            mag=frame.mag,
             address=self.report.address,
-            **groups,
         )
         try:
             self.on_samples(live)
@@ -262,8 +250,9 @@ async def stream(
     session: str | None = None,
     policy: RetryPolicy | None = None,
     log: bool = False,
+    families: Mapping[str, str] | None = None,
 ) -> StreamReport:
-    """Stream live from several OSP sensors at once into a dataset, counting every gap exactly.
+    """Stream live from several sensors (OSP, Polar PMD) at once into a dataset, counting every gap exactly.
 
     Parameters
     ----------
@@ -286,7 +275,11 @@ async def stream(
         Retry limits and timeouts.
     log : bool
         Also log on each sensor not logging yet (START_LOG at connect, STOP_LOG at the end), so that a
-        later :func:`~imurehab.ble.sync` with the same study ids fills every live gap from the log.
+        later :func:`~imurehab.ble.sync` with the same study ids fills every live gap from the log
+        (OSP only; Polar sensors keep no log this way).
+    families : mapping of str to str, optional
+        Address → family (``"osp"``, ``"polar-pmd"``); a sensor not listed is recognised from its GATT
+        services at its first connect.
 
     Returns
     -------
@@ -313,6 +306,7 @@ async def stream(
                 root,
                 address,
                 study,
+                family=_family_of(address, families),
                 policy=policy,
                 backend=client_backend,
                 on_samples=on_samples,
@@ -336,6 +330,11 @@ async def stream(
             report.elapsed_s = time.monotonic() - started
             _write(root, study, report)
     return report
+
+
+def _family_of(address: str, families: Mapping[str, str] | None) -> str | None:
+    upper = {a.upper(): f for a, f in (families or {}).items()}
+    return upper.get(address.upper())
 
 
 async def _stop_when(
