@@ -1,4 +1,4 @@
-"""A full HYROX race: 8 × (1 km run, Roxzone, station, Roxzone) with varied athletes, and its truth.
+"""A full HYROX race: 8 × (1 km run, Roxzone, station, Roxzone) for one athlete, as a movement program.
 
 Race format (HYROX rulebook; the order is fixed): eight 1 km runs, each followed by a station —
 1 SkiErg 1000 m, 2 sled push 50 m, 3 sled pull 50 m, 4 burpee broad jumps 80 m, 5 rowing 1000 m,
@@ -9,10 +9,12 @@ seconds; about 6.5 % of the race time, HyroxDataLab 2025, "RoxZone efficiency an
 Athletes are drawn per seed (:meth:`HyroxAthlete.draw`) from one "level" (elite … recreational) plus
 independent variation: first-run pace 3:40–6:30 min/km fading 2–18 % by run 8, running cadence,
 stroke rates (SkiErg 34–48, rowing 24–32 per minute), distance per stroke, jump and lunge length, sled
-speeds, Roxzone times, rests inside stations and the wall-ball sets and no-rep rate. With every station at
-its nominal tempo, races last ≈ 60–100 min, which brackets men's open results (median station times of
-the 2022/23 season: SkiErg ≈ 4:30, rowing ≈ 4:45; roxlyfe.com "Are HYROX venues truly consistent";
-elite men finish in 53–60 min, roxlyfe.com "How fast and strong are the HYROX elite 15").
+speeds, Roxzone times, rests inside stations and the wall-ball sets and no-rep rate (module
+:mod:`imurehab.simulate.hyrox_athlete`). Races last 69–112 min over seeds 0–11; median station times of
+the 2022/23 season are of that order (SkiErg ≈ 4:30, rowing ≈ 4:45; roxlyfe.com "Are HYROX venues truly
+consistent"); elite men finish in 53–60 min (roxlyfe.com "How fast and strong are the HYROX elite 15"),
+faster than the simulator's fastest athletes. The structure and the truth (:func:`race_truth`) live in
+:mod:`imurehab.simulate.hyrox_truth` and are re-exported here.
 
 ``HyroxRaceOptions.scale`` shrinks every distance, rep count and Roxzone time (0.1: a race of ≈ 10 min
 for unit tests); the athlete and the order stay the same.
@@ -23,7 +25,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,6 +33,7 @@ from imurehab.errors import SimulationError
 from imurehab.simulate.body import Skeleton
 from imurehab.simulate.gait import RUNNING, WALKING, GaitActivity, GaitStyle, gait_activity
 from imurehab.simulate.hyrox import RepPlan, lunges, rowing, sequence_weights, wall_balls
+from imurehab.simulate.hyrox_athlete import HyroxAthlete
 from imurehab.simulate.hyrox_stations import (
     FARMERS_CARRY,
     SLED_PUSH,
@@ -39,14 +42,25 @@ from imurehab.simulate.hyrox_stations import (
     skierg,
     sled_pull,
 )
+from imurehab.simulate.hyrox_truth import (
+    ROXZONE,
+    RUN,
+    STATION_COUNTS,
+    STATIONS,
+    RacePhase,
+    RaceTruth,
+    StationTruth,
+    race_truth,
+)
 from imurehab.simulate.program import Activity, Program, RepWindow
 from imurehab.simulate.reps import MovementRequest
-from imurehab.simulate.truth import PhaseTruth, SimulationTruth
+from imurehab.simulate.truth import PhaseTruth
 
 __all__ = [
     "ROXZONE",
     "RUN",
     "STATIONS",
+    "STATION_COUNTS",
     "HyroxAthlete",
     "HyroxRaceOptions",
     "RacePhase",
@@ -56,130 +70,11 @@ __all__ = [
     "race_truth",
 ]
 
-RUN = "run"
-"""Phase label of the 1 km runs."""
-ROXZONE = "roxzone"
-"""Phase label of the transitions between the run track and a station."""
-STATIONS = (
-    "skierg",
-    "sled-push",
-    "sled-pull",
-    "burpee-broad-jumps",
-    "rowing",
-    "farmers-carry",
-    "sandbag-lunges",
-    "wall-balls",
-)
-"""Station labels in race order (station 1 … 8)."""
-
-STATION_COUNTS = {
-    "skierg": "strokes",
-    "sled-push": "steps",
-    "sled-pull": "pulls",
-    "burpee-broad-jumps": "reps",
-    "rowing": "strokes",
-    "farmers-carry": "steps",
-    "sandbag-lunges": "steps",
-    "wall-balls": "reps",
-}
-"""What the truth counts at each station: one rep window each (a step: one foot's contact to the other's,
-start and stop ramps of every bout included)."""
-
 _BLEND_S = 1.5
 _LEAD_S = 2.0
 _TAIL_S = 2.0
 _RAMP_S = 2.0
 _ROX_MIN_S = 12.0  # a Roxzone is a walk of its own also in scaled races
-
-
-@dataclass(frozen=True)
-class HyroxAthlete:
-    """How one athlete races (speeds, rates, lengths, rests). Draw one with :meth:`draw`.
-
-    Attributes
-    ----------
-    level : float
-        0 = elite … 1 = recreational; the other attributes are drawn around it.
-    run_speed_mps : float
-        Speed of the first run [m/s].
-    run_fade : float
-        Fraction by which run 8 is slower than run 1 (linear across the runs, ±2 % noise per run).
-    cadence_spm : float
-        Running cadence [steps/min].
-    ski_spm, row_spm : float
-        Stroke rates [strokes/min].
-    ski_m_per_stroke, row_m_per_stroke : float
-        Erg distance per stroke [m].
-    tempo : float
-        Duration factor of station reps (wall balls, lunges, burpees, pulls; 1 = nominal).
-    push_speed_mps : float
-        Sled push speed while moving [m/s].
-    rope_per_pull_m : float
-        Rope gained per arm pull on the sled pull [m].
-    jump_m : float
-        Broad jump length [m].
-    carry_stride_hz : float
-        Farmers carry stride frequency [Hz].
-    lunge_step_per_height : float
-        Lunge step length / body height.
-    wall_ball_set : tuple of int
-        Range of the wall-ball set size [reps].
-    rest_s : tuple of float
-        Range of a rest inside a station [s].
-    no_rep_rate : float
-        Probability that a wall ball is a no-rep.
-    roxzone_s : tuple of float
-        Range of one Roxzone transition [s].
-    """
-
-    level: float
-    run_speed_mps: float
-    run_fade: float
-    cadence_spm: float
-    ski_spm: float
-    row_spm: float
-    ski_m_per_stroke: float
-    row_m_per_stroke: float
-    tempo: float
-    push_speed_mps: float
-    rope_per_pull_m: float
-    jump_m: float
-    carry_stride_hz: float
-    lunge_step_per_height: float
-    wall_ball_set: tuple[int, int]
-    rest_s: tuple[float, float]
-    no_rep_rate: float
-    roxzone_s: tuple[float, float]
-
-    @classmethod
-    def draw(cls, rng: np.random.Generator) -> HyroxAthlete:
-        """A random athlete: one level in [0, 1] plus independent variation of every attribute."""
-        lv = float(rng.uniform(0.0, 1.0))
-
-        def around(elite: float, recreational: float, spread: float = 0.05) -> float:
-            return (elite + (recreational - elite) * lv) * (1.0 + spread * float(rng.standard_normal()))
-
-        set_lo = round(around(25.0, 8.0, 0.15))
-        return cls(
-            level=lv,
-            run_speed_mps=1000.0 / around(220.0, 390.0),
-            run_fade=float(np.clip(around(0.04, 0.14, 0.4), 0.02, 0.18)),
-            cadence_spm=around(182.0, 162.0, 0.03),
-            ski_spm=float(np.clip(around(46.0, 36.0), 34.0, 48.0)),
-            row_spm=float(np.clip(around(31.0, 25.0), 24.0, 32.0)),
-            ski_m_per_stroke=around(6.2, 5.3),
-            row_m_per_stroke=around(9.4, 7.6),
-            tempo=around(0.8, 1.15),
-            push_speed_mps=around(0.42, 0.22, 0.1),
-            rope_per_pull_m=around(0.6, 0.4, 0.1),
-            jump_m=around(2.1, 1.5),
-            carry_stride_hz=around(1.15, 0.95, 0.03),
-            lunge_step_per_height=around(0.52, 0.42),
-            wall_ball_set=(max(set_lo, 5), max(set_lo, 5) + int(rng.integers(3, 15))),
-            rest_s=(3.0, around(8.0, 20.0, 0.2)),
-            no_rep_rate=float(rng.uniform(0.0, 0.05)),
-            roxzone_s=(around(12.0, 20.0), around(25.0, 45.0)),
-        )
 
 
 @dataclass(frozen=True)
@@ -446,102 +341,3 @@ def hyrox_race_program(request: MovementRequest, options: HyroxRaceOptions | Non
             chain.phase(ROXZONE)
             chain.gait(rng, sk, WALKING, rox[1])
     return chain.program()
-
-
-@dataclass(frozen=True)
-class RacePhase:
-    """One phase of a race: ``label`` (run, roxzone or a station), ``index`` 1–8 and its window [s].
-
-    A run's index is its number; a station's its place in the race; a Roxzone's that of the station it
-    leads to or comes from.
-    """
-
-    label: str
-    index: int
-    start_s: float
-    end_s: float
-
-    @property
-    def duration_s(self) -> float:
-        """Length [s]."""
-        return self.end_s - self.start_s
-
-
-@dataclass(frozen=True)
-class StationTruth:
-    """What an athlete did at one station.
-
-    Attributes
-    ----------
-    label, index : str, int
-        Station and its place (1–8).
-    start_s, end_s : float
-        Window [s since session start].
-    unit : str
-        What was counted (:data:`STATION_COUNTS`).
-    performed : int
-        Reps, strokes or steps performed.
-    no_reps : tuple of int
-        1-based numbers of the performed reps that did not count (wall balls).
-    """
-
-    label: str
-    index: int
-    start_s: float
-    end_s: float
-    unit: str
-    performed: int
-    no_reps: tuple[int, ...] = ()
-
-    @property
-    def valid(self) -> int:
-        """Reps that count (performed minus no-reps)."""
-        return self.performed - len(self.no_reps)
-
-
-@dataclass(frozen=True)
-class RaceTruth:
-    """The race's phases in order and what was done at each station."""
-
-    phases: tuple[RacePhase, ...]
-    stations: tuple[StationTruth, ...] = field(default=())
-
-    def station(self, label: str) -> StationTruth:
-        """The station named ``label``; KeyError if it was skipped."""
-        for s in self.stations:
-            if s.label == label:
-                return s
-        raise KeyError(label)
-
-    def runs(self) -> tuple[RacePhase, ...]:
-        """The eight runs."""
-        return tuple(p for p in self.phases if p.label == RUN)
-
-
-def race_truth(truth: SimulationTruth) -> RaceTruth:
-    """Race phases with indices, and per-station counts, from a simulated ``"hyrox-race"``'s truth.
-
-    Parameters
-    ----------
-    truth : SimulationTruth
-        ``simulate_session("hyrox-race", ...).truth``.
-    """
-    if truth.movement != "hyrox-race":
-        raise SimulationError(f"race_truth needs a hyrox-race simulation, got {truth.movement!r}")
-    phases, stations = [], []
-    run = 0
-    for p in truth.phases:
-        if p.label == RUN:
-            run += 1
-            index = run
-        elif p.label == ROXZONE:
-            index = run
-        else:
-            index = STATIONS.index(p.label) + 1
-            reps = [r for r in truth.reps if r.exercise == p.label]
-            no = tuple(i + 1 for i, r in enumerate(reps) if r.incomplete)
-            stations.append(
-                StationTruth(p.label, index, p.start_s, p.end_s, STATION_COUNTS[p.label], len(reps), no)
-            )
-        phases.append(RacePhase(p.label, index, p.start_s, p.end_s))
-    return RaceTruth(tuple(phases), tuple(stations))
