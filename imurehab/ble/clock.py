@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from imurehab.errors import ProtocolError
 from imurehab.protocols.osp import ClockSample, best_sample, fit_clock
@@ -46,6 +47,7 @@ __all__ = [
     "WINDOW_US",
     "ClockLog",
     "ClockModel",
+    "fit_arrival_clock",
     "fit_clock_model",
     "host_time_us",
 ]
@@ -134,6 +136,83 @@ def fit_clock_model(
         last_utc_us=float(math.ceil(mids.max())),
         n_samples=len(used),
         n_windows=len(windows),
+    )
+
+
+def fit_arrival_clock(host_us: npt.ArrayLike, device_us: npt.ArrayLike, *, boot_id: int = 0) -> ClockModel:
+    """Fit a clock from one-way observations: when a value stamped by the device arrived at the host.
+
+    For a family without a clock round trip (Polar PMD): each data frame is stamped with its last
+    sample's device time ``d`` and arrives at host time ``h`` (UTC) some latency later, so
+    ``d − h`` is at most the true offset (device − UTC). The least-latency frame of each
+    :data:`WINDOW_US` window of host time is kept (the largest ``d − h``), and a line ``offset + drift``
+    is fitted through those when they span at least :data:`MIN_DRIFT_SPAN_US` (else the offset alone).
+
+    Parameters
+    ----------
+    host_us : array_like of int
+        Arrival times [µs since the Unix epoch, UTC].
+    device_us : array_like of int
+        The device time each arrival carries [µs; any device epoch].
+    boot_id : int
+        The device clock's epoch (see :class:`~imurehab.ble.family.DeviceIdentity`).
+
+    Returns
+    -------
+    ClockModel
+        ``uncertainty_us`` is the largest distance of a kept frame from the line: the scatter of the
+        least latencies. The smallest latency itself (a constant lag, at most one connection interval
+        on a real link) is not observable one-way and is not in it.
+
+    Raises
+    ------
+    ProtocolError
+        ``value`` when there is no observation.
+
+    Examples
+    --------
+    >>> host = np.arange(0, 10_000_000, 100_000) + 1_700_000_000_000_000
+    >>> lag = 500 + (np.arange(100) % 5) * 300  # µs; the least lag, 500 µs, in every window
+    >>> device = host - lag - 1_000_000_000  # device clock 1000 s behind UTC
+    >>> m = fit_arrival_clock(host, device)
+    >>> round(float(m.to_utc_us(device[0]) - (host[0] - lag[0])))  # late by the least lag [µs]
+    500
+    """
+    h = np.asarray(host_us, dtype=np.int64)
+    d = np.asarray(device_us, dtype=np.int64)
+    if h.size == 0:
+        raise ProtocolError("no frame arrivals to fit a clock to", family="polar-pmd", reason="value")
+    window = (h - h.min()) // WINDOW_US
+    lead = (d - h).astype(np.float64)
+    order = np.lexsort((-lead, window))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = window[order][1:] != window[order][:-1]
+    kept = order[first]
+    mids, offsets = h[kept].astype(np.float64), lead[kept]
+    ref = float(round(float(np.mean(mids))))
+    if np.ptp(mids) >= MIN_DRIFT_SPAN_US and len(kept) >= 3:
+        drift, offset = np.polyfit(mids - ref, offsets, 1)
+        sigma = MAX_DRIFT_PPM
+        resid = offsets - offset - drift * (mids - ref)
+        if len(kept) > 2:
+            sigma = (
+                float(np.sqrt(np.sum(resid**2) / (len(kept) - 2) / np.sum((mids - mids.mean()) ** 2))) * 1e6
+            )
+        drift_ppm = float(drift) * 1e6
+    else:
+        offset, drift_ppm, sigma = float(offsets.max()), 0.0, MAX_DRIFT_PPM
+        resid = offsets - offset
+    return ClockModel(
+        boot_id=boot_id,
+        ref_utc_us=ref,
+        offset_us=float(offset),
+        drift_ppm=drift_ppm,
+        uncertainty_us=float(np.max(np.abs(resid))),
+        drift_sigma_ppm=sigma,
+        first_utc_us=float(h.min()),
+        last_utc_us=float(h.max()),
+        n_samples=len(kept),
+        n_windows=len(kept),
     )
 
 

@@ -262,6 +262,18 @@ class Link:
             except (BleakError, TimeoutError, OSError) as err:
                 logger.debug("disconnect of %s: %s", self.address, _describe(err))
 
+    async def request_mtu(self) -> int:
+        """Make sure a larger ATT MTU was asked for, and return the negotiated one [bytes].
+
+        Most bleak backends exchange the MTU while connecting; BlueZ does it only when asked, which
+        bleak exposes as its backend's ``_acquire_mtu`` (bleak's documentation names it for this use).
+        """
+        client = self._require("request the MTU")
+        acquire = getattr(getattr(client, "_backend", None), "_acquire_mtu", None)
+        if acquire is not None and client.mtu_size <= 23:
+            await self._gatt("request the MTU", acquire())
+        return client.mtu_size
+
     async def disconnect(self) -> None:
         """Close the link (no-op when down); failures while closing are ignored."""
         await self._drop_client()
