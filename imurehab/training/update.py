@@ -3,11 +3,15 @@
 For every session of the ``sessions`` table: if its samples, its session row, the epoch length, the
 metric definitions and the station labelling are those its stored load was computed from (see
 :mod:`imurehab.training.provenance`), it is skipped; otherwise its load epochs are computed from its
-``samples`` (only ``sensor``, ``time`` and ``acc_x..z`` are read, one sensor at a time, so memory stays
-bounded by one sensor of one session whatever the dataset's size) and written as
-``load/subject=<athlete>/session=<id>/part-0.parquet`` (atomic: a reader sees the old part or the new
-one). The load of a session that is no longer in the dataset is removed (``prune=True``, the default) or
-reported as orphaned: load is derived data, and a coach's comparison must not count a deleted session.
+``samples`` (only ``time`` and ``acc_x..z`` are decoded, one sensor at a time, by
+:class:`~imurehab.training._samples.SessionSamples`, so memory stays bounded by one sensor of one
+session per worker whatever the dataset's size) and written as
+``load/subject=<athlete>/session=<id>/part-0.parquet`` with what it was computed from in the file's
+footer (atomic: a reader sees the old part or the new one). Workers are threads by default: decoding
+Parquet and the compiled metrics release Python's lock, so two threads use two cores while sharing one
+copy of the libraries in memory. The load of a session that is no longer in the dataset is removed
+(``prune=True``, the default) or reported as orphaned: load is derived data, and a coach's comparison
+must not count a deleted session.
 """
 
 from __future__ import annotations
@@ -425,12 +429,14 @@ def update_load(
     DatasetNotFoundError
         If ``root`` is not a dataset with a ``sessions`` table.
     ValueError
-        If ``epoch_s`` is not positive or ``workers`` < 1.
+        If ``epoch_s`` is not positive, ``workers`` < 1 or ``parallel`` is neither of its values.
     """
     if not epoch_s > 0:
         raise ValueError(f"epoch_s must be positive, got {epoch_s}")
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    if parallel not in ("threads", "processes"):
+        raise ValueError(f"parallel must be 'threads' or 'processes', got {parallel!r}")
     root = Path(root)
     metrics = metrics or default_metrics()
     sessions = list_sessions(root)
@@ -481,7 +487,8 @@ def update_load(
             pool = ThreadPoolExecutor(workers, thread_name_prefix="imurehab-load")
         else:
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-        with _one_thread_children(), pool:
+        one_thread = _one_thread_children() if parallel == "processes" else contextlib.nullcontext()
+        with one_thread, pool:
             for future in as_completed([pool.submit(_run, t) for t in tasks]):
                 done(future.result())
     outcomes.sort(key=lambda o: (o.subject, o.session))
