@@ -23,9 +23,13 @@ descendants, sampled from /proc every 20 ms) is tracked; its high-water mark is 
    provenance in the footer) with the anchor's formulas as the epoch function: our I/O and bookkeeping.
 4. **ours, full metrics**: ``update_load`` with :func:`imurehab.analysis.load.load_epochs` (every column
    of the ``load`` table), as ``imurehab load --workers N`` runs (threads).
-5. **ours, full metrics, processes**: the same with ``parallel="processes"`` (spawned workers).
+5. **ours, full metrics, malloc retains**: run 4 with glibc told to keep freed memory for reuse
+   (``MALLOC_MMAP_THRESHOLD_=64 MiB``, ``MALLOC_TRIM_THRESHOLD_=256 MiB`` in the child's environment): by
+   default glibc hands every freed large array back to the OS and the next one faults its pages in again.
+   A setting of the process, not of imurehab; shown to measure that cost.
+6. **ours, full metrics, processes**: run 4 with ``parallel="processes"`` (spawned workers).
 
-After runs 3-5 a second ``update_load`` over the unchanged dataset (everything skipped) is timed.
+After runs 3-6 a second ``update_load`` over the unchanged dataset (everything skipped) is timed.
 Throughput is sensor-hours of samples divided by the time of the computation inside the child (imports
 excluded; for processes, the workers' start-up is included); ratios are against the anchor (higher is
 better for us). Targets (issue 7): ≥ 50 sensor-hours/s, peak < 1 GB. The machine may be shared: its
@@ -198,7 +202,7 @@ def anchor(root: Path) -> dict[str, float]:
     return {"sensor_hours": hours, "epochs": epochs}
 
 
-MODES = ("decode", "anchor", "same", "full", "processes")
+MODES = ("decode", "anchor", "same", "full", "retain", "processes")
 
 
 def decode_only(root: Path, workers: int) -> dict[str, float]:
@@ -271,12 +275,19 @@ def _tree_rss_bytes(pid: int) -> int:
     return total
 
 
+# glibc returns freed blocks above these sizes to the OS at once; every later large array then faults its
+# pages in again (≈ 8 ms CPU per sensor-hour here). The "retain" run lets the process keep up to 256 MB.
+RETAIN_FREED_MEMORY = {"MALLOC_MMAP_THRESHOLD_": str(64 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(256 * 2**20)}
+
+
 def measure(mode: str, root: Path, workers: int) -> dict[str, float]:
     """Run ``mode`` in a child process; its result plus the peak RSS of its process tree."""
+    env = {**os.environ, **(RETAIN_FREED_MEMORY if mode == "retain" else {})}
     proc = subprocess.Popen(
         [sys.executable, __file__, "--child", mode, "--root", str(root), "--workers", str(workers)],
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     peak = 0
     stop = threading.Event()
@@ -341,6 +352,7 @@ def main() -> None:
             "anchor": "anchor: numpy per session, 1 process",
             "same": f"ours, same formulas, {args.workers} threads",
             "full": f"ours, full load table, {args.workers} threads",
+            "retain": f"ours, full, {args.workers} threads, malloc retains",
             "processes": f"ours, full load table, {args.workers} processes",
         }
         base_cpu = rows["anchor"]["sensor_hours"] / rows["anchor"]["cpu_seconds"]
@@ -360,7 +372,7 @@ def main() -> None:
             "processes), which a shared machine's other load does not dilute; × cores bounds what an idle "
             "machine could reach."
         )
-        for mode in ("same", "full", "processes"):
+        for mode in ("same", "full", "retain", "processes"):
             r = rows[mode]
             print(
                 f"{names[mode]}: {r['computed']} computed, {r['failed']} failed; unchanged re-run "
