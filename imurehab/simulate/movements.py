@@ -20,8 +20,8 @@ from imurehab.simulate.joints import JOINTS
 from imurehab.simulate.program import Program
 from imurehab.simulate.rehab import (
     LEAD_S,
-    ankle_pumps,
     TAIL_S,
+    ankle_pumps,
     elbow_flexion,
     heel_slide,
     lumbar_flexion,

@@ -201,8 +201,10 @@ def _calibration_hold(
 
 
 def ankle_pumps(req: MovementRequest) -> Program:
-    """Seated ankle pumps: legs hanging (knees ≈ 90°), the relaxed foot at 10–20° plantarflexion pulled up
-    to 15–20° dorsiflexion and let down again."""
+    """Seated ankle pumps: the relaxed foot pulled up from 10–20° plantarflexion to 15–20° dorsiflexion.
+
+    The legs hang from a high seat, knees at 90°.
+    """
     s, o = req.side, _other(req.side)
     rest = float(req.rng.uniform(-20.0, -10.0))
     base: Pose = {
