@@ -4,8 +4,9 @@
 - :func:`sync` downloads every log session of OSP sensors into an append-only raw journal on disk,
   resuming after link drops, device reboots and host crashes, verifies each whole log by CRC-32, erases
   it on the sensor only when asked and verified, and decodes the journal into the dataset's ``samples``.
-- :func:`stream` streams live from several sensors, reports every gap exactly, reconnects by itself and
-  keeps everything received when stopped or cancelled.
+- :func:`stream` streams live from several sensors at once (OSP and Polar PMD, through the family drivers
+  of :mod:`imurehab.ble.family`), reports every gap exactly, reconnects by itself and keeps everything
+  received when stopped or cancelled.
 - :class:`ClockModel` maps a device boot's µs clock to UTC (offset + drift, with its uncertainty).
 
 The bleak backend classes are parameters (None: the platform's); pass the virtual air's
@@ -17,6 +18,8 @@ same code against virtual sensors. Output layout and resume rules: :mod:`imureha
 from imurehab.ble.clock import ClockModel, fit_clock_model, host_time_us
 from imurehab.ble.connection import RetryPolicy
 from imurehab.ble.discovery import DiscoveredDevice, discover, identify_family
+from imurehab.ble.family import LIVE_FAMILIES, DeviceIdentity, LiveDriver, LiveFrame, family_from_services
+from imurehab.ble.polar import PolarRequest
 from imurehab.ble.report import (
     Gap,
     SensorReport,
@@ -30,10 +33,15 @@ from imurehab.ble.stream import LiveSamples, stream
 from imurehab.ble.sync import sync
 
 __all__ = [
+    "LIVE_FAMILIES",
     "ClockModel",
+    "DeviceIdentity",
     "DiscoveredDevice",
     "Gap",
+    "LiveDriver",
+    "LiveFrame",
     "LiveSamples",
+    "PolarRequest",
     "RetryPolicy",
     "SensorReport",
     "SessionResult",
@@ -42,6 +50,7 @@ __all__ = [
     "SyncProgress",
     "SyncReport",
     "discover",
+    "family_from_services",
     "fit_clock_model",
     "host_time_us",
     "identify_family",

@@ -26,7 +26,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,9 @@ import numpy.typing as npt
 from imurehab.ble.connection import Link, RetryPolicy
 from imurehab.ble.report import Gap
 from imurehab.types.clock import ClockModel
+
+if TYPE_CHECKING:
+    from imurehab.ble.polar import PolarRequest
 
 __all__ = [
     "LIVE_FAMILIES",
@@ -200,7 +203,9 @@ def family_from_services(service_uuids: Iterable[str]) -> str | None:
     return next((f for f in LIVE_FAMILIES if _service_of(f) in found), None)
 
 
-def make_driver(family: str, link: Link, policy: RetryPolicy) -> LiveDriver:
+def make_driver(
+    family: str, link: Link, policy: RetryPolicy, *, polar: PolarRequest | None = None
+) -> LiveDriver:
     """A new driver of ``family`` over ``link``.
 
     Parameters
@@ -211,6 +216,8 @@ def make_driver(family: str, link: Link, policy: RetryPolicy) -> LiveDriver:
         The device's link (the driver takes over its ``on_lost``).
     policy : RetryPolicy
         Timeouts.
+    polar : PolarRequest, optional
+        Rates and ranges asked of a Polar sensor (default: its own default).
 
     Raises
     ------
@@ -224,5 +231,5 @@ def make_driver(family: str, link: Link, policy: RetryPolicy) -> LiveDriver:
     if family == "polar-pmd":
         from imurehab.ble.polar import PolarPmdDriver
 
-        return PolarPmdDriver(link, policy)
+        return PolarPmdDriver(link, policy, polar)
     raise ValueError(f"no live driver for family {family!r}; expected one of {LIVE_FAMILIES}")

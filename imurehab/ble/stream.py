@@ -32,6 +32,7 @@ from imurehab.ble.dataset import write_study
 from imurehab.ble.family import LiveDriver, LiveFrame, family_from_services, make_driver
 from imurehab.ble.files import safe_name
 from imurehab.ble.layout import JournalRoot, StreamJournal, default_session_id
+from imurehab.ble.polar import PolarRequest
 from imurehab.ble.report import StreamReport, StreamSensorReport
 from imurehab.errors import BleError, ImurehabError, ProtocolError, StoreError
 
@@ -95,6 +96,7 @@ class _DeviceStream:
         study: tuple[str, str],
         *,
         family: str | None,
+        polar: PolarRequest | None,
         policy: RetryPolicy,
         backend: type[BaseBleakClient] | None,
         on_samples: SamplesCallback | None,
@@ -102,14 +104,14 @@ class _DeviceStream:
         log: bool,
     ) -> None:
         self.root, self.study, self.policy, self.log = root, study, policy, log
-        self.on_samples, self.stopping = on_samples, stopping
+        self.on_samples, self.stopping, self.polar = on_samples, stopping, polar
         self.report = StreamSensorReport(address, family=family)
         self.link = Link(address, backend=backend, policy=policy)
         self.driver: LiveDriver | None = None if family is None else self._new_driver(family)
         self._journal: StreamJournal | None = None
 
     def _new_driver(self, family: str) -> LiveDriver:
-        driver = make_driver(family, self.link, self.policy)
+        driver = make_driver(family, self.link, self.policy, polar=self.polar)
         driver.on_frame = self._on_frame
         return driver
 
@@ -251,6 +253,7 @@ async def stream(
     policy: RetryPolicy | None = None,
     log: bool = False,
     families: Mapping[str, str] | None = None,
+    polar: PolarRequest | None = None,
 ) -> StreamReport:
     """Stream live from several sensors (OSP, Polar PMD) at once into a dataset, counting every gap exactly.
 
@@ -280,6 +283,9 @@ async def stream(
     families : mapping of str to str, optional
         Address → family (``"osp"``, ``"polar-pmd"``); a sensor not listed is recognised from its GATT
         services at its first connect.
+    polar : PolarRequest, optional
+        Rates and ranges asked of Polar sensors (the closest offered are used; default ACC and GYRO at
+        52 Hz, ±8 g and ±2000 deg/s).
 
     Returns
     -------
@@ -307,6 +313,7 @@ async def stream(
                 address,
                 study,
                 family=_family_of(address, families),
+                polar=polar,
                 policy=policy,
                 backend=client_backend,
                 on_samples=on_samples,

@@ -5,7 +5,9 @@ servers written in Python. Open a :class:`VirtualAir`, put :class:`VirtualPeriph
 with an optional :class:`FaultPlan`), and hand the backend classes :class:`VirtualBleakScanner` and
 :class:`VirtualBleakClient` to bleak (``backend=``). Firmware emulators build on
 :class:`VirtualPeripheral`: :class:`OspSensor` emulates an OSP v1 sensor, and :class:`VirtualScenario` puts
-a simulated session logged on several of them on an air, with faults from :func:`parse_fault` texts.
+a simulated session logged on several of them on an air, with faults from :func:`parse_fault` texts;
+:class:`PolarSensor` emulates a Polar Verity Sense (PMD), and :class:`PolarScenario` streams simulated
+motion from several.
 
 Examples
 --------
@@ -33,6 +35,8 @@ from imurehab.virtual.osp_faults import Fault, parse_fault
 from imurehab.virtual.osp_sensor import OspSensor
 from imurehab.virtual.osp_stats import OspDeviceStats
 from imurehab.virtual.peripheral import VirtualPeripheral
+from imurehab.virtual.polar_scenario import PolarScenario
+from imurehab.virtual.polar_sensor import PolarSensor, PolarSource
 from imurehab.virtual.scenario import VirtualScenario
 
 __all__ = [
@@ -44,6 +48,9 @@ __all__ = [
     "LinkStats",
     "OspDeviceStats",
     "OspSensor",
+    "PolarScenario",
+    "PolarSensor",
+    "PolarSource",
     "ServiceSpec",
     "VirtualAir",
     "VirtualBleakClient",

@@ -1,0 +1,202 @@
+"""Live streaming from virtual Polar Verity Sense sensors through the real bleak API.
+
+PMD frames carry no counter: the stream finds loss from frame timestamps. The air records every
+notification it drops; the report must name exactly those samples (except before the first frame and
+after the last one received, which no host can see). Nothing asserts radio timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from imurehab.ble import PolarRequest, RetryPolicy, stream
+from imurehab.ble.connection import Link
+from imurehab.ble.polar import PolarPmdDriver
+from imurehab.errors import BleError
+from imurehab.protocols.polar_pmd import decode_frames
+from imurehab.virtual import PolarScenario, VirtualAir, VirtualBleakClient
+from imurehab.virtual.polar_sensor import DATA_UUID, PolarSensor
+
+pytestmark = pytest.mark.integration
+
+FAST = RetryPolicy(connect_attempts=3, connect_timeout_s=2.0, backoff_initial_s=0.05, response_timeout_s=2.0)
+REQUEST = PolarRequest({"acc": (416.0, 8.0), "gyro": (416.0, 2000.0)})
+
+
+def run(coroutine, timeout_s=90.0):
+    async def bounded():
+        return await asyncio.wait_for(coroutine, timeout_s)
+
+    return asyncio.run(bounded())
+
+
+def frame_info(frame):
+    s = decode_frames([frame], sample_rate_hz=416.0)
+    return int(s.frame_timestamps_ns[0]), len(s)
+
+
+def expected_gaps(sensor, dropped, measurement):
+    """(first index, count) of each run of lost frames between the first and last frames received."""
+    sent = sensor.frames_sent[measurement]
+    lost = [f in dropped for f in sent]
+    received = [i for i, x in enumerate(lost) if not x]
+    first, last = received[0], received[-1]
+    sizes = [frame_info(f)[1] for f in sent]
+    gaps, index = [], 0
+    i = first
+    while i <= last:
+        if lost[i]:
+            j = i
+            while lost[j]:
+                j += 1
+            gaps.append((index, sum(sizes[i:j])))
+            index += sum(sizes[i:j])
+            i = j
+        else:
+            index += sizes[i]
+            i += 1
+    hidden = sum(lost[:first]) + sum(lost[last + 1 :])
+    return gaps, hidden
+
+
+def test_two_polar_sensors_with_2_percent_loss_report_exactly_the_samples_lost(tmp_path):
+    scenario = PolarScenario(n_sensors=2, minutes=0.2, rate_hz=208.0, seed=6, faults=["loss=0.02"])
+    live = {}
+
+    def on_samples(batch):
+        kind = "acc" if batch.acc is not None else "gyro"
+        assert (batch.acc if kind == "acc" else batch.gyr).shape == (len(batch.sample_index), 3)
+        assert np.all(np.diff(batch.sample_index) == 1)
+        live.setdefault((batch.address, kind), []).append(batch)
+
+    async def main():
+        async with scenario.start() as air:
+            report = await stream(
+                scenario.addresses,
+                tmp_path,
+                seconds=5.0,
+                on_samples=on_samples,
+                client_backend=VirtualBleakClient,
+                families=scenario.families,
+                polar=REQUEST,
+            )
+            dropped = {
+                a: {
+                    d.value
+                    for d in air.stats(a).dropped
+                    if d.handle == scenario.sensor(a).characteristic(DATA_UUID).handle
+                }
+                for a in scenario.addresses
+            }
+            return report, dropped
+
+    report, dropped = run(main())
+    injected = 0
+    for address in scenario.addresses:
+        s = next(x for x in report.sensors if x.address == address)
+        assert s.error is None and s.family == "polar-pmd" and s.frames > 0
+        sensor = scenario.sensor(address)
+        for m in ("acc", "gyro"):
+            gaps, hidden = expected_gaps(sensor, dropped[address], m)
+            injected += len(gaps)
+            got = [(g.first_index, g.count) for g in s.gaps if g.measurement == m]
+            assert got == gaps, (m, got, gaps, hidden)
+            assert all(g.cause == "air" and g.frames == 0 for g in s.gaps)
+            # every sample index is placed at its own sample time: nothing lost is unaccounted for
+            batches = live[(address, m)]
+            index = np.concatenate([b.sample_index for b in batches])
+            times = np.concatenate([b.device_time_us for b in batches])
+            assert np.array_equal(index - index[0], np.rint((times - times[0]) * 416 / 1e6).astype(np.int64))
+    print(f"{injected} gaps injected and reported; {sum(s.samples for s in report.sensors)} samples")
+    assert injected >= 3
+
+
+def test_a_link_drop_mid_stream_reconnects_and_reports_the_link_gap(tmp_path):
+    scenario = PolarScenario(n_sensors=1, minutes=0.2, seed=5, faults=["link-drop@2"])
+    seen = []
+
+    async def main():
+        async with scenario.start() as air:
+            report = await stream(
+                scenario.addresses,
+                tmp_path,
+                seconds=5.0,
+                on_samples=seen.append,
+                client_backend=VirtualBleakClient,
+                polar=REQUEST,
+            )
+            return report, air.stats(scenario.addresses[0]).link_drops
+
+    report, drops = run(main())
+    s = report.sensors[0]
+    assert s.error is None and drops == 1 and s.reconnects == 1 and s.family == "polar-pmd"
+    for m in ("acc", "gyro"):
+        link = [g for g in s.gaps if g.measurement == m]
+        assert len(link) == 1 and link[0].cause == "link" and link[0].count > 0
+        key = "acc" if m == "acc" else "gyr"
+        batches = [b for b in seen if getattr(b, key) is not None]
+        index = np.concatenate([b.sample_index for b in batches])
+        times = np.concatenate([b.device_time_us for b in batches])
+        # the indices skip exactly the samples of the sensor's grid not streamed while the link was down
+        assert np.array_equal(index - index[0], np.rint((times - times[0]) * 416 / 1e6).astype(np.int64))
+        assert index[-1] - index[0] + 1 == sum(len(b.sample_index) for b in batches) + link[0].count
+    assert len(list((tmp_path / "_journal").glob("*/stream-*"))) == 2
+
+
+@pytest.mark.parametrize(
+    ("request_", "chosen", "sdk_mode"),
+    [
+        ({"acc": (52.0, 8.0)}, {"acc": (52.0, 8.0)}, False),
+        (
+            {"acc": (200.0, 6.0), "gyro": (300.0, 1000.0)},
+            {"acc": (208.0, 8.0), "gyro": (208.0, 1000.0)},
+            True,
+        ),
+        ({"acc": (1000.0, 3.0), "mag": (60.0, 50.0)}, {"acc": (416.0, 4.0), "mag": (50.0, 50.0)}, True),
+    ],
+)
+def test_settings_negotiation_picks_the_closest_supported_values(request_, chosen, sdk_mode):
+    sensor = PolarSensor("F2:00:00:00:00:07", device_id="0A0B0C0D")
+
+    async def main():
+        async with VirtualAir() as air:
+            await air.add(sensor)
+            driver = PolarPmdDriver(
+                Link(sensor.address, backend=VirtualBleakClient, policy=FAST), FAST, PolarRequest(request_)
+            )
+            ident = await driver.connect()
+            await driver.start(log=False)
+            mode = (driver.sdk_mode, sensor.sdk_mode)
+            await driver.stop()
+            after = sensor.sdk_mode
+            await driver.close()
+            return ident, driver.chosen, mode, after
+
+    ident, got, mode, after = run(main())
+    assert ident.serial == "POLAR-0A0B0C0D"
+    assert {m: (c["sample_rate_hz"], c["range"]) for m, c in got.items()} == chosen
+    assert all(c["resolution_bits"] == 16 and c["channels"] == 3 and c["factor"] > 0 for c in got.values())
+    assert mode == (sdk_mode, sdk_mode) and not after
+
+
+def test_a_sensor_without_the_measurement_asked_is_one_clear_error(tmp_path):
+    sensor = PolarSensor("F2:00:00:00:00:08", device_id="0A0B0C0E")
+
+    async def main():
+        async with VirtualAir() as air:
+            await air.add(sensor)
+            return await stream(
+                [sensor.address],
+                tmp_path,
+                seconds=1.0,
+                client_backend=VirtualBleakClient,
+                policy=FAST,
+                polar=PolarRequest({"ppi": (1.0, 1.0)}),
+            )
+
+    report = run(main())
+    err = report.sensors[0].error
+    assert isinstance(err, BleError) and err.reason == "unsupported" and not report.complete
