@@ -5,8 +5,8 @@ spec.md §6). Polar's own rule spaces a frame's samples back to the previous fra
 right only when no frame was lost in between: after a lost frame it would spread the frame's samples
 over the lost ones' time too. So, per measurement stream:
 
-- a frame is *contiguous* when ``(ts − previous ts) / n`` is within 25 % of the sample period; its samples
-  are spaced by Polar's rule;
+- a frame is *contiguous* when ``ts − previous ts`` is ``n`` sample periods within half a period (the
+  gap before its first sample is at most 1.5 periods); its samples are spaced by Polar's rule;
 - otherwise its samples are spaced back from ``ts`` by the period, and the gap between the previous
   frame's last sample and this frame's first one, when larger than 1.5 periods, is loss:
   ``round(gap / period) − 1`` samples (``"air"`` within a stream run, ``"link"`` across a reconnect);
@@ -41,7 +41,7 @@ from imurehab.protocols.polar_pmd.timing import NO_PREVIOUS, sample_times
 
 __all__ = ["FrameTimes", "PmdLossTracker"]
 
-_CONTIGUOUS: Final = 0.25  # relative spacing error still counted as no frame lost
+_RATE_CHANGE: Final = 0.25  # a new run's nominal period this far from the estimate replaces it
 _LOSS_PERIODS: Final = 1.5  # a gap above this many periods is loss (the brief of issue 8)
 _FOLLOW: Final = 0.1  # weight of a contiguous frame's spacing in the period estimate
 
@@ -104,7 +104,7 @@ class PmdLossTracker:
         rate_hz : float, optional
             The nominal rate of the new run, when it changed [Hz].
         """
-        if rate_hz is not None and abs(1e9 / rate_hz - self.period_ns) > _CONTIGUOUS * self.period_ns:
+        if rate_hz is not None and abs(1e9 / rate_hz - self.period_ns) > _RATE_CHANGE * self.period_ns:
             self.period_ns = 1e9 / rate_hz
         self._previous_ts = None
 
@@ -130,7 +130,8 @@ class PmdLossTracker:
         contiguous = False
         if previous is not None:
             spacing = (timestamp_ns - previous) / n_samples
-            contiguous = abs(spacing - period) <= _CONTIGUOUS * period
+            # The gap before this frame's first sample, spaced by the period, is at most 1.5 periods.
+            contiguous = abs(timestamp_ns - previous - n_samples * period) <= (_LOSS_PERIODS - 1) * period
             if contiguous:
                 self.period_ns = period = (1 - _FOLLOW) * period + _FOLLOW * spacing
         prev = np.array([previous if contiguous else NO_PREVIOUS], dtype=np.int64)

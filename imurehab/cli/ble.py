@@ -1,7 +1,8 @@
 """``imurehab scan``, ``imurehab sync`` and ``imurehab stream``: BLE sensors, real or virtual.
 
 With ``--virtual`` the same bleak code path runs against virtual OSP sensors on Bumble's virtual
-controllers (a simulated session logged on each), with faults injected from ``--fault`` texts.
+controllers (a simulated session logged on each), with faults injected from ``--fault`` texts;
+``stream --virtual --virtual-family polar-pmd`` streams from virtual Polar Verity Sense sensors instead.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ MovementOpt = Annotated[
         help="Simulated movement of the virtual sensors (default: the --exercise, or walking).",
     ),
 ]
+FamilyOpt = Annotated[
+    str,
+    typer.Option(
+        "--virtual-family",
+        help="Family of the virtual sensors: osp (default) or polar-pmd (live streaming only).",
+    ),
+]
 AddressesArg = Annotated[list[str] | None, typer.Argument(metavar="ADDRESS...", help="Sensor addresses.")]
 
 
@@ -47,6 +55,7 @@ class _Target:
     addresses: list[str]
     client_backend: type | None
     scanner_backend: type | None
+    families: dict[str, str] | None = None
 
 
 @contextlib.asynccontextmanager
@@ -66,6 +75,18 @@ async def _target(
     state = None if out is None else out / "_virtual" / "scenario.json"
     if state is not None:
         state.parent.mkdir(parents=True, exist_ok=True)
+    family = scenario_args.pop("family", "osp")
+    if family == "polar-pmd":
+        from imurehab.virtual import PolarScenario
+
+        polar = PolarScenario(**{k: v for k, v in scenario_args.items() if k not in ("channels",)})
+        async with polar.start():
+            yield _Target(list(polar.addresses), VirtualBleakClient, VirtualBleakScanner, polar.families)
+        return
+    if family != "osp":
+        raise typer.BadParameter(
+            f"unknown family {family!r}: osp or polar-pmd", param_hint="--virtual-family"
+        )
     scenario = VirtualScenario(state_file=state, **scenario_args)
     async with scenario.start():
         yield _Target(list(scenario.addresses), VirtualBleakClient, VirtualBleakScanner)
@@ -312,6 +333,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="ADDRESS=SEGMENT (or SERIAL=SEGMENT), e.g. thigh_right; repeatable."),
         ] = None,
         virtual_movement: MovementOpt = None,
+        virtual_family: FamilyOpt = "osp",
         json_: JsonOpt = False,
     ) -> None:
         """Stream live from several sensors, saying exactly what was missed; Ctrl-C keeps what arrived.
@@ -330,6 +352,12 @@ def register(app: typer.Typer) -> None:
         if seconds is None and virtual:
             seconds = 10.0 if cues is None else 30.0
         scenario = _scenario_args(virtual_sensors, virtual_minutes, virtual_rate, fault, seed, movement)
+        polar = None
+        if virtual and virtual_family == "polar-pmd":
+            from imurehab.ble import PolarRequest
+
+            scenario["family"] = virtual_family
+            polar = PolarRequest({"acc": (virtual_rate, 8.0), "gyro": (virtual_rate, 2000.0)})
 
         async def go() -> Any:
             stop = asyncio.Event()
@@ -353,6 +381,8 @@ def register(app: typer.Typer) -> None:
                     subject=subject,
                     session=session,
                     log=log,
+                    families=t.families,
+                    polar=polar,
                 )
 
         report = _run(go)
