@@ -52,10 +52,10 @@ _MAX_FIT_SAMPLES: Final[int] = 4000
 # angular rates pick the member the movement itself turns about, when both segments' rates are that
 # planar (second singular value below this fraction of the first) and they fit nearly as well (residual
 # within _PLANAR_RESIDUAL times the best fit's, or below _PLANAR_RESIDUAL_FLOOR of the child's RMS rate:
-# gyro biases and scale errors alone leave that much).
+# gyro scale and cross-axis errors of 1–2 % alone leave that much).
 _PLANAR_RATIO: Final[float] = 0.2
 _PLANAR_RESIDUAL: Final[float] = 1.5
-_PLANAR_RESIDUAL_FLOOR: Final[float] = 0.01
+_PLANAR_RESIDUAL_FLOOR: Final[float] = 0.02
 # A hinge axis is one physical line: its inclination seen through the parent's and the child's orientation
 # must agree at every sample (heading plays no part). The gyro-only fit only matches rate magnitudes and,
 # when the knee also caves in (valgus during a squat), can land on a child axis 30–90° off that fails this
