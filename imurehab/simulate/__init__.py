@@ -22,6 +22,8 @@ from imurehab.simulate.body import POSTURES, Skeleton
 from imurehab.simulate.compensations import COMPENSATIONS, Compensation
 from imurehab.simulate.error_model import ChannelErrors, ClockErrors, SensorErrorModel, SoftTissue
 from imurehab.simulate.field import GRAVITY, EarthField, MagneticDipole
+from imurehab.simulate.hyrox_athlete import HyroxAthlete
+from imurehab.simulate.hyrox_race import HyroxRaceOptions, race_truth
 from imurehab.simulate.joints import DOF_NAMES, JOINTS, JointSpec, joint_angles_from_quats
 from imurehab.simulate.movements import MOVEMENTS, Movement, list_movements
 from imurehab.simulate.sensors import SensorMount
@@ -45,6 +47,8 @@ __all__ = [
     "ClockErrors",
     "Compensation",
     "EarthField",
+    "HyroxAthlete",
+    "HyroxRaceOptions",
     "JointSpec",
     "MagneticDipole",
     "Movement",
@@ -60,5 +64,6 @@ __all__ = [
     "body_reference_quat",
     "joint_angles_from_quats",
     "list_movements",
+    "race_truth",
     "simulate_session",
 ]
