@@ -35,7 +35,7 @@ from imurehab.store import columns as cols
 from imurehab.store import list_sessions, read_recording, write_table
 from imurehab.store.layout import find_parts
 from imurehab.store.schema import polars_schema
-from imurehab.training._samples import SessionSamples, session_row
+from imurehab.training._samples import SessionSamples, reuse_buffers, session_row, start_reusing_buffers
 from imurehab.training.provenance import (
     SOURCE_KEY,
     LoadSource,
@@ -479,14 +479,19 @@ def update_load(
             on_outcome(o, len(outcomes), total)
 
     if workers == 1 or len(tasks) <= 1:
-        for task in tasks:
-            done(_run(task))
+        with reuse_buffers():
+            for task in tasks:
+                done(_run(task))
     else:
         pool: Executor
         if parallel == "threads":
-            pool = ThreadPoolExecutor(workers, thread_name_prefix="imurehab-load")
+            pool = ThreadPoolExecutor(
+                workers, thread_name_prefix="imurehab-load", initializer=start_reusing_buffers
+            )
         else:
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            pool = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_reusing_buffers
+            )
         one_thread = _one_thread_children() if parallel == "processes" else contextlib.nullcontext()
         with one_thread, pool:
             for future in as_completed([pool.submit(_run, t) for t in tasks]):

@@ -15,7 +15,7 @@ from imurehab.store import append_table, read_table
 from imurehab.store import columns as cols
 from imurehab.store import writer as writer_module
 from imurehab.store.layout import find_parts
-from imurehab.training._samples import SessionSamples
+from imurehab.training._samples import SessionSamples, reuse_buffers
 
 KEYS = dict(subject="A1", session="s1")
 
@@ -114,3 +114,17 @@ def test_every_public_name_still_comes_from_the_package():
         import imurehab
 
         _ = imurehab.no_such_name
+
+
+def test_reused_buffers_never_overwrite_arrays_someone_keeps(tmp_path):
+    append_table(samples({"S1": 500, "S2": 400, "S3": 500}, 0, 3), tmp_path, cols.SAMPLES, **KEYS)
+    with SessionSamples(find_parts(tmp_path, cols.SAMPLES, **KEYS)) as reader, reuse_buffers():
+        kept = {s: reader.read(s) for s in ("S1", "S2", "S3")}  # all three held at once
+        again = reader.read("S1")
+        reused = id(again[1].base)
+        del again
+        assert id(reader.read("S2")[1].base) == reused  # released, so filled again
+    for sensor, (time_us, acc) in kept.items():
+        want_time, want_acc = expected(tmp_path, sensor)
+        np.testing.assert_array_equal(time_us, want_time)
+        np.testing.assert_array_equal(acc, want_acc)
