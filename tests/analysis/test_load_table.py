@@ -113,3 +113,16 @@ def test_bad_input_raises():
     bad[5, 1] = np.nan
     with pytest.raises(DataValidationError):
         load_epochs(bad, t, rate_hz=100.0, sensor="S1")
+
+
+def test_huge_finite_values_pass_the_check_and_nan_or_inf_fail_it():
+    from imurehab.analysis.load._validate import check_acc
+    from imurehab.errors import NonFiniteError
+
+    acc = np.full((10, 3), 1e308)  # their sum overflows: the quick check must not decide alone
+    assert check_acc(acc) is not None
+    for bad in (np.nan, np.inf, -np.inf):
+        acc[4, 1] = bad
+        with pytest.raises(NonFiniteError) as err:
+            check_acc(acc)
+        assert err.value.index == 4

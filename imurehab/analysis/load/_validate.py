@@ -18,7 +18,11 @@ def check_acc(acc_mps2: npt.ArrayLike) -> FloatArray:
         raise ShapeError(f"must have shape (N, 3), got {acc.shape}", column="acc_mps2")
     if acc.shape[0] == 0:
         raise ShapeError("holds no samples", column="acc_mps2")
-    if not np.isfinite(acc).all():
+    # One pass without a temporary array: a NaN or infinity makes the sum non-finite (so can an
+    # overflow of huge finite values, which the exact check below then clears).
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = acc.sum()
+    if not np.isfinite(total) and not np.isfinite(acc).all():
         bad = int(np.flatnonzero(~np.isfinite(acc).all(axis=1))[0])
         raise NonFiniteError("holds NaN or infinite values", column="acc_mps2", index=bad)
     return acc
