@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from imurehab.errors import SimulationError
 from imurehab.simulate.truth import SimulationTruth
+from imurehab.types.hyrox import ROXZONE, RUN, STATIONS
 
 __all__ = [
     "ROXZONE",
@@ -23,21 +24,6 @@ __all__ = [
     "race_truth",
 ]
 
-RUN = "run"
-"""Phase label of the 1 km runs."""
-ROXZONE = "roxzone"
-"""Phase label of the transitions between the run track and a station."""
-STATIONS = (
-    "skierg",
-    "sled-push",
-    "sled-pull",
-    "burpee-broad-jumps",
-    "rowing",
-    "farmers-carry",
-    "sandbag-lunges",
-    "wall-balls",
-)
-"""Station labels in race order (station 1 … 8)."""
 
 STATION_COUNTS = {
     "skierg": "strokes",

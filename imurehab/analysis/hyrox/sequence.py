@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imurehab.analysis.hyrox._viterbi_kernel import decode
+from imurehab.types.hyrox import ROXZONE, RUN, STATIONS
 
 __all__ = [
     "CLASSES",
@@ -36,21 +37,6 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-RUN = "run"
-"""Phase label of the 1 km runs."""
-ROXZONE = "roxzone"
-"""Phase label of the transitions between the run track and a station."""
-STATIONS = (
-    "skierg",
-    "sled-push",
-    "sled-pull",
-    "burpee-broad-jumps",
-    "rowing",
-    "farmers-carry",
-    "sandbag-lunges",
-    "wall-balls",
-)
-"""Station labels in race order (HYROX rulebook): station 1 … 8 (the simulator uses the same labels)."""
 REST = "rest"
 CLASSES = (REST, RUN, ROXZONE, *STATIONS)
 """Emission classes: rest (outside the race), run, Roxzone and the eight stations."""
