@@ -29,6 +29,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from imurehab.analysis.load import _scratch as load_scratch
 from imurehab.errors import StoreError
 from imurehab.store import columns as cols
 from imurehab.store import schema as sc
@@ -54,18 +55,20 @@ class _Buffers:
 
 
 def start_reusing_buffers() -> None:
-    """From now on, reads on this thread reuse their arrays (a worker thread or process initializer)."""
+    """From now on, reads and load metrics on this thread reuse their arrays (a worker's initializer)."""
     _local.buffers = _Buffers()
+    load_scratch.start_reusing()
 
 
 @contextlib.contextmanager
 def reuse_buffers() -> Iterator[None]:
-    """Reads on this thread inside the block reuse their output arrays when nothing else holds them."""
-    start_reusing_buffers()
-    try:
-        yield
-    finally:
-        del _local.buffers
+    """Reads and load metrics on this thread inside the block reuse their arrays when nothing holds them."""
+    with load_scratch.reusing():
+        _local.buffers = _Buffers()
+        try:
+            yield
+        finally:
+            del _local.buffers
 
 
 @dataclass(frozen=True)

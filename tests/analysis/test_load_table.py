@@ -126,3 +126,23 @@ def test_huge_finite_values_pass_the_check_and_nan_or_inf_fail_it():
         with pytest.raises(NonFiniteError) as err:
             check_acc(acc)
         assert err.value.index == 4
+
+
+def test_reused_working_arrays_change_nothing_and_are_never_shared():
+    from imurehab.analysis.load import _scratch
+
+    rng = np.random.default_rng(7)
+    time_us = np.arange(9000, dtype=np.int64) * 10_000
+    gravity = np.array([0.0, 9.80665, 0.0])
+    signals = [rng.normal(0.0, 6.0, (9000, 3)) + gravity for _ in range(3)]
+    fresh = [load_epochs(acc, time_us, rate_hz=100.0, sensor="S1") for acc in signals]
+    with _scratch.reusing():
+        reused = [load_epochs(acc, time_us, rate_hz=100.0, sensor="S1") for acc in signals]
+        a = _scratch.scratch("x", 10)
+        base = id(a.base)
+        del a
+        assert id(_scratch.scratch("x", 8).base) == base  # free: the same one again
+        b = _scratch.scratch("x", 10)
+        assert _scratch.scratch("x", 10).base is not b.base  # held: a new one
+    for f, r in zip(fresh, reused, strict=True):
+        assert f.equals(r)

@@ -32,6 +32,7 @@ import numpy.typing as npt
 from numba import njit
 
 from imurehab.analysis.load._resample import resample, resampled_times
+from imurehab.analysis.load._scratch import scratch
 from imurehab.analysis.load._validate import FloatArray, IntArray, check_acc, check_epoch, check_rate
 from imurehab.analysis.load.axes import STANDARD_GRAVITY
 from imurehab.analysis.load.epochs import sample_bounds
@@ -165,7 +166,7 @@ def counts_10hz(acc: FloatArray, rate_hz: float, time_us: IntArray) -> tuple[Flo
     rate_int = round(rate_hz)
     if rate_int in ACTIGRAPH_RATES_HZ and abs(rate_hz - rate_int) < 1e-9:
         up, down = _factors(rate_int)
-        x30 = np.empty(((acc.shape[0] * up + down - 1) // down, 3))
+        x30 = scratch("counts_30hz", 3 * ((acc.shape[0] * up + down - 1) // down)).reshape(-1, 3)
         _actigraph_to_30hz(acc, up, down, x30)
         first_raw = None
     else:

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from imurehab.analysis.load._scratch import scratch
 from imurehab.analysis.load._validate import FloatArray, IntArray, check_acc, check_rate
 from imurehab.analysis.load.axes import ISB_AXES, AxisMap
 
@@ -39,13 +40,13 @@ _GRAVITY_S: Final = 10.0
 
 
 @njit(cache=True, nogil=True)
-def _events(acc, axis, sign_of_axis, half_smooth, half_gravity, threshold, min_len, starts, signs):
+def _events(acc, axis, sign_of_axis, half_smooth, half_gravity, threshold, min_len, prefix, starts, signs):
     """Event start indices and signs (+1 acceleration, −1 deceleration); returns how many.
 
-    The forward specific force is ``sign_of_axis · acc[:, axis]`` (read in place, not copied).
+    The forward specific force is ``sign_of_axis · acc[:, axis]`` (read in place, not copied);
+    ``prefix`` (N + 1) receives its running sum.
     """
     n = acc.shape[0]
-    prefix = np.empty(n + 1)
     prefix[0] = 0.0
     for i in range(n):
         prefix[i + 1] = prefix[i] + acc[i, axis] * sign_of_axis
@@ -85,6 +86,7 @@ def events_of(acc: FloatArray, rate_hz: float, axis_map: AxisMap) -> tuple[IntAr
         round(_GRAVITY_S * rate_hz / 2),
         EVENT_THRESHOLD_MPS2,
         max(1, round(EVENT_MIN_DURATION_S * rate_hz)),
+        scratch("events_prefix", n + 1),
         starts,
         signs,
     )

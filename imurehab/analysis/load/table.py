@@ -10,6 +10,7 @@ import numpy.typing as npt
 import polars as pl
 
 from imurehab.analysis.load._resample import resample, resampled_times
+from imurehab.analysis.load._scratch import scratch
 from imurehab.analysis.load._validate import check_acc, check_epoch, check_rate, check_time
 from imurehab.analysis.load.axes import ISB_AXES, LOAD_METRICS_VERSION, AxisMap
 from imurehab.analysis.load.cadence import cadence_per_epoch
@@ -135,7 +136,7 @@ def load_epochs(
     index, bounds = epoch_bounds(time_us, epoch_us)
     _, window_bounds = epoch_bounds(time_us, window_us)
     n_epochs = index.shape[0]
-    r = np.empty(acc.shape[0])
+    r = scratch("magnitude", acc.shape[0])
     magnitude_g(acc, r)
     enmo_mad = enmo_mad_per_epoch(r, bounds, window_bounds)
     player = _playerload_rows(acc, time_us, rate, index, epoch_us, axis_map)
