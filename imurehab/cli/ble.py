@@ -116,8 +116,11 @@ class _Feedback:
 
     def __init__(self, exercise: str, places: list[str], side: str | None, json_: bool) -> None:
         from imurehab.exercises import load_template
+        from imurehab.feedback import required_segments
 
         self.template = load_template(exercise)
+        # A joint without a live model (the ankle) is refused before anything connects.
+        required_segments(self.template, side or self.template.sides[0])
         self.places = {k.upper(): v for k, v in key_value(places, "--place").items()}
         self.side, self.json = side, json_
         self.engine: Any = None

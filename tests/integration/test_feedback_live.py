@@ -84,3 +84,12 @@ def test_stream_exercise_needs_the_segments_placed(tmp_path):
         ],
     )
     assert res.exit_code == 1 and "shank_right" in res.output
+
+
+def test_stream_exercise_without_a_live_model_is_one_line_before_connecting(tmp_path):
+    res = CliRunner().invoke(
+        app, ["stream", "--virtual", "--exercise", "ankle-pumps", "--out", str(tmp_path)]
+    )
+    assert res.exit_code == 1
+    assert "no live model for the ankle" in res.output and "Traceback" not in res.output
+    assert not any(tmp_path.iterdir())  # nothing connected, nothing written
