@@ -84,7 +84,10 @@ def register(app: typer.Typer) -> None:
     def load_command(
         dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
         epoch_s: Annotated[float, typer.Option("--epoch-s", min=1.0, help="Epoch length [s].")] = 60.0,
-        workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (one thread each).")] = 1,
+        workers: Annotated[
+            int,
+            typer.Option(min=1, max=64, help="Sessions computed at once, in threads (one per core)."),
+        ] = 2,
         keep_orphans: Annotated[
             bool, typer.Option(help="Keep (and report) the load of sessions no longer in the dataset.")
         ] = False,

@@ -57,7 +57,8 @@ def read_file_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``schema_version`` (int), ``software_version`` (str), ``table``, ``subject``, ``session`` (str).
+        ``schema_version`` (int), ``software_version`` (str), ``table``, ``subject``, ``session`` (str),
+        plus whatever the writer was given as extra ``metadata`` (e.g. the load table's provenance).
 
     Raises
     ------
