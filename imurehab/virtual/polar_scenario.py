@@ -21,20 +21,18 @@ True
 from __future__ import annotations
 
 import contextlib
-import math
 import random
-import zlib
 from collections.abc import AsyncIterator, Sequence
 from functools import cached_property
 from typing import Final
 
 from imurehab.errors import DataValidationError
-from imurehab.simulate import MOVEMENTS, SimulatedSession, simulate_session
+from imurehab.simulate import SimulatedSession, simulate_session
 from imurehab.virtual.air import VirtualAir
 from imurehab.virtual.faults import FaultPlan
-from imurehab.virtual.osp_faults import Fault, parse_fault
+from imurehab.virtual.osp_faults import Fault
 from imurehab.virtual.polar_sensor import PolarSensor, PolarSource
-from imurehab.virtual.scenario import PLACEMENTS
+from imurehab.virtual.scenario import PLACEMENTS, check_scenario, scenario_addresses
 
 __all__ = ["PolarScenario"]
 
@@ -75,25 +73,7 @@ class PolarScenario:
         faults: Sequence[str | Fault] = (),
         seed: int = 0,
     ) -> None:
-        if (
-            isinstance(n_sensors, bool)
-            or not isinstance(n_sensors, int)
-            or not 1 <= n_sensors <= len(PLACEMENTS)
-        ):
-            raise DataValidationError(
-                f"n_sensors must be an integer in 1..{len(PLACEMENTS)}, got {n_sensors!r}"
-            )
-        if not (math.isfinite(minutes) and 0 < minutes <= 60) or not (
-            math.isfinite(rate_hz) and rate_hz >= 1
-        ):
-            raise DataValidationError(
-                f"minutes must be in (0, 60] and rate_hz >= 1, got {minutes}, {rate_hz}"
-            )
-        if movement not in MOVEMENTS:
-            raise DataValidationError(f"unknown movement {movement!r}; expected one of {sorted(MOVEMENTS)}")
-        if isinstance(faults, str):
-            raise DataValidationError("faults must be a sequence of fault texts, not one string")
-        self.faults = tuple(f if isinstance(f, Fault) else parse_fault(f) for f in faults)
+        self.faults = check_scenario(n_sensors, minutes, rate_hz, movement, faults, seed, max_minutes=60.0)
         refused = [str(f) for f in self.faults if f.kind not in _SUPPORTED]
         if refused:
             raise DataValidationError(
@@ -103,11 +83,7 @@ class PolarScenario:
         self.movement, self.seed = movement, seed
         self.sensor_ids = [f"S{i}" for i in range(1, n_sensors + 1)]
         self.placements = dict(zip(self.sensor_ids, PLACEMENTS, strict=False))
-        tag = zlib.crc32(f"imurehab-virtual-polar/{seed}".encode())
-        self.addresses = [
-            f"F2:{tag >> 16 & 0xFF:02X}:{tag >> 8 & 0xFF:02X}:{tag & 0xFF:02X}:00:{i:02X}"
-            for i in range(1, n_sensors + 1)
-        ]
+        tag, self.addresses = scenario_addresses("imurehab-virtual-polar", "F2", seed, n_sensors)
         self.device_ids = [f"{tag & 0xFFFFFF:06X}{i:02X}" for i in range(1, n_sensors + 1)]
         self.names = [f"Polar Sense {d}" for d in self.device_ids]
 

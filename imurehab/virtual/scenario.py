@@ -89,6 +89,48 @@ _OFFSET_MAX_S: Final = 30.0  # device clocks read up to this at the session star
 _MAX_MINUTES: Final = 24 * 60.0
 
 
+def check_scenario(
+    n_sensors: int,
+    minutes: float,
+    rate_hz: float,
+    movement: str,
+    faults: Sequence[str | Fault],
+    seed: int,
+    *,
+    max_minutes: float = _MAX_MINUTES,
+) -> tuple[Fault, ...]:
+    """Check the arguments every virtual scenario shares and parse its fault texts.
+
+    Raises
+    ------
+    imurehab.errors.DataValidationError
+        A parameter out of range or a bad fault text.
+    """
+    if isinstance(n_sensors, bool) or not isinstance(n_sensors, int) or not 1 <= n_sensors <= len(PLACEMENTS):
+        raise DataValidationError(f"n_sensors must be an integer in 1..{len(PLACEMENTS)}, got {n_sensors!r}")
+    if not (isinstance(minutes, int | float) and math.isfinite(minutes) and 0 < minutes <= max_minutes):
+        raise DataValidationError(f"minutes must be in (0, {max_minutes:g}], got {minutes!r}")
+    if not (isinstance(rate_hz, int | float) and math.isfinite(rate_hz) and 1 <= rate_hz <= 2000):
+        raise DataValidationError(f"rate_hz must be in [1, 2000] Hz, got {rate_hz!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise DataValidationError(f"seed must be a non-negative integer, got {seed!r}")
+    if movement not in MOVEMENTS:
+        raise DataValidationError(f"unknown movement {movement!r}; expected one of {sorted(MOVEMENTS)}")
+    if isinstance(faults, str):
+        raise DataValidationError("faults must be a sequence of fault texts, not one string")
+    return tuple(f if isinstance(f, Fault) else parse_fault(f) for f in faults)
+
+
+def scenario_addresses(namespace: str, first_octet: str, seed: int, n_sensors: int) -> tuple[int, list[str]]:
+    """A scenario's tag (CRC-32 of ``namespace/seed``) and its sensors' BLE addresses, one per sensor."""
+    tag = zlib.crc32(f"{namespace}/{seed}".encode())
+    addresses = [
+        f"{first_octet}:{tag >> 16 & 0xFF:02X}:{tag >> 8 & 0xFF:02X}:{tag & 0xFF:02X}:00:{i:02X}"
+        for i in range(1, n_sensors + 1)
+    ]
+    return tag, addresses
+
+
 class VirtualScenario:
     """A simulated session logged on virtual OSP sensors, ready to go on a virtual air.
 
@@ -130,27 +172,9 @@ class VirtualScenario:
         channels: str = "acc+gyr",
         state_file: str | Path | None = None,
     ) -> None:
-        if (
-            isinstance(n_sensors, bool)
-            or not isinstance(n_sensors, int)
-            or not 1 <= n_sensors <= len(PLACEMENTS)
-        ):
-            raise DataValidationError(
-                f"n_sensors must be an integer in 1..{len(PLACEMENTS)}, got {n_sensors!r}"
-            )
-        if not (isinstance(minutes, int | float) and math.isfinite(minutes) and 0 < minutes <= _MAX_MINUTES):
-            raise DataValidationError(f"minutes must be in (0, {_MAX_MINUTES:g}], got {minutes!r}")
-        if not (isinstance(rate_hz, int | float) and math.isfinite(rate_hz) and 1 <= rate_hz <= 2000):
-            raise DataValidationError(f"rate_hz must be in [1, 2000] Hz, got {rate_hz!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise DataValidationError(f"seed must be a non-negative integer, got {seed!r}")
-        if movement not in MOVEMENTS:
-            raise DataValidationError(f"unknown movement {movement!r}; expected one of {sorted(MOVEMENTS)}")
+        self.faults = check_scenario(n_sensors, minutes, rate_hz, movement, faults, seed)
         if channels not in ("acc+gyr", "acc+gyr+mag"):
             raise DataValidationError(f"channels must be 'acc+gyr' or 'acc+gyr+mag', got {channels!r}")
-        if isinstance(faults, str):
-            raise DataValidationError("faults must be a sequence of fault texts, not one string")
-        self.faults = tuple(f if isinstance(f, Fault) else parse_fault(f) for f in faults)
         for kind in ("loss", "drift-ppm"):
             if sum(f.kind == kind for f in self.faults) > 1:
                 raise DataValidationError(
@@ -161,11 +185,7 @@ class VirtualScenario:
         self.state_file = None if state_file is None else Path(state_file)
         self.sensor_ids = [f"S{i}" for i in range(1, n_sensors + 1)]
         self.placements = dict(zip(self.sensor_ids, PLACEMENTS, strict=False))
-        tag = zlib.crc32(f"imurehab-virtual-osp/{seed}".encode())
-        self.addresses = [
-            f"F0:{tag >> 16 & 0xFF:02X}:{tag >> 8 & 0xFF:02X}:{tag & 0xFF:02X}:00:{i:02X}"
-            for i in range(1, n_sensors + 1)
-        ]
+        tag, self.addresses = scenario_addresses("imurehab-virtual-osp", "F0", seed, n_sensors)
         self.serials = [f"OSP-{tag:08X}-{i}" for i in range(1, n_sensors + 1)]
         self.names = [f"imurehab-OSP-{i}" for i in range(1, n_sensors + 1)]
         self.origin_monotonic: float | None = None
