@@ -205,19 +205,9 @@ def ankle_pumps(req: MovementRequest) -> Program:
 
     The legs hang from a high seat, knees at 90°.
     """
-    s, o = req.side, _other(req.side)
+    s = req.side
     rest = float(req.rng.uniform(-20.0, -10.0))
-    base: Pose = {
-        f"hip_{s}": (90.0, 0.0, 0.0),
-        f"hip_{o}": (90.0, 0.0, 0.0),
-        f"knee_{s}": (90.0, 0.0, 0.0),
-        f"knee_{o}": (90.0, 0.0, 0.0),
-        f"ankle_{s}": (rest, 0.0, 0.0),
-        "shoulder_right": (30.0, 0.0, 0.0),
-        "shoulder_left": (30.0, 0.0, 0.0),
-        "elbow_right": (60.0, 0.0, 0.0),
-        "elbow_left": (60.0, 0.0, 0.0),
-    }
+    base: Pose = {**_seated(s), f"ankle_{s}": (rest, 0.0, 0.0)}
     delta: Pose = {f"ankle_{s}": (20.0 - rest, 0.0, 0.0)}
     sk = req.skeleton
     root = RootSpec(forward=0.0, up=sk.ankle_height_m + sk.shank_length_m + 0.05, right=0.0)
@@ -238,20 +228,26 @@ def _supine_root(req: MovementRequest) -> RootSpec:
     return RootSpec(forward=0.0, up=_SUPINE_PELVIS_HEIGHT * req.skeleton.height_m, right=0.0)
 
 
-def seated_knee_extension(req: MovementRequest) -> Program:
-    """Seated knee extension: thigh horizontal, shank hanging (≈ 90° flexion), extend to 0–15°."""
-    s, o = req.side, _other(req.side)
-    rest_knee = float(req.rng.uniform(87.0, 93.0))
-    base: Pose = {
-        f"hip_{s}": (90.0, 0.0, 0.0),
+def _seated(side: str) -> Pose:
+    """Sitting upright: hips and knees at 90°, hands resting on the thighs."""
+    o = _other(side)
+    return {
+        f"hip_{side}": (90.0, 0.0, 0.0),
         f"hip_{o}": (90.0, 0.0, 0.0),
-        f"knee_{s}": (rest_knee, 0.0, 0.0),
+        f"knee_{side}": (90.0, 0.0, 0.0),
         f"knee_{o}": (90.0, 0.0, 0.0),
         "shoulder_right": (30.0, 0.0, 0.0),
         "shoulder_left": (30.0, 0.0, 0.0),
         "elbow_right": (60.0, 0.0, 0.0),
         "elbow_left": (60.0, 0.0, 0.0),
     }
+
+
+def seated_knee_extension(req: MovementRequest) -> Program:
+    """Seated knee extension: thigh horizontal, shank hanging (≈ 90° flexion), extend to 0–15°."""
+    s = req.side
+    rest_knee = float(req.rng.uniform(87.0, 93.0))
+    base: Pose = {**_seated(s), f"knee_{s}": (rest_knee, 0.0, 0.0)}
     delta: Pose = {
         f"knee_{s}": (-rest_knee, 0.0, 0.0),
         f"hip_{s}": (4.0, 0.0, 0.0),
