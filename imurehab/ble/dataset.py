@@ -8,6 +8,9 @@ a following sync fills the live gaps), mapped to UTC with the boot's fitted cloc
 (:class:`~imurehab.ble.clock.ClockModel`), and boots are put in time order. The device's sample index
 restarts at a reboot; a later boot's indices are shifted so that ``sample_index`` keeps increasing and
 the jump equals the samples the nominal rate would have produced while the device was down.
+
+Polar PMD stream journals (``family`` ``"polar-pmd"`` in their ``meta.json``) are replayed by
+:mod:`imurehab.ble.polar_dataset`: one row per ACC sample, GYRO paired onto it by sample time.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import numpy.typing as npt
 from imurehab.ble.clock import ClockLog, ClockModel
 from imurehab.ble.files import safe_name, write_json_atomic
 from imurehab.ble.layout import JournalRoot
+from imurehab.ble.polar_dataset import FAMILY as POLAR_FAMILY
+from imurehab.ble.polar_dataset import polar_rows, replay_journals
 from imurehab.errors import ImurehabError
 from imurehab.protocols.base import DecodeResult
 from imurehab.protocols.osp import Descriptor, LogDecoder
@@ -140,7 +145,7 @@ def _pieces(root: JournalRoot, study: tuple[str, str]) -> dict[str, list[_Piece]
     order: dict[tuple[str, int], int] = {}
     found = []
     for kind, folder, meta in root.iter_journals():
-        if (meta.get("subject"), meta.get("session")) != study:
+        if (meta.get("subject"), meta.get("session")) != study or meta.get("family", "osp") != "osp":
             continue
         name = "log.bin" if kind == "log" else "frames.bin"
         path = folder / name
@@ -306,6 +311,55 @@ def _sensor(
     return samples, summary
 
 
+def _polar_folders(root: JournalRoot, study: tuple[str, str]) -> dict[str, list[Path]]:
+    """The Polar PMD stream journals of a study session, by serial."""
+    found: dict[str, list[Path]] = {}
+    for kind, folder, meta in root.iter_journals():
+        if kind == "stream" and meta.get("family") == POLAR_FAMILY:
+            if (meta.get("subject"), meta.get("session")) == study:
+                found.setdefault(str(meta["serial"]), []).append(folder)
+    return found
+
+
+def _polar_sensor(serial: str, folders: list[Path]) -> tuple[SensorSamples, SensorSummary]:
+    replay = replay_journals(folders)
+    rows = polar_rows(replay, serial)
+    boots = sorted(rows.clocks)
+    summary = SensorSummary(
+        safe_name(serial),
+        gaps=rows.gaps,
+        lost_samples=rows.lost_samples,
+        boots=boots,
+        clocks=rows.clocks,
+        clock_uncertainty_us=rows.clock_uncertainty_us,
+        rejected_frames=replay.rejected_frames,
+    )
+    info = SensorInfo(
+        sensor_id=summary.sensor_id,
+        family=POLAR_FAMILY,
+        rate_hz=rows.rate_hz,
+        acc_range_mps2=rows.acc_range_mps2,
+        gyr_range_rads=rows.gyr_range_rads,
+        mag_range_ut=rows.mag_range_ut,
+        device_clock_hz=1e6,
+        serial=serial,
+        clocks=tuple(rows.clocks[b] for b in boots),
+        clock_uncertainty_us=None if math.isnan(rows.clock_uncertainty_us) else rows.clock_uncertainty_us,
+    )
+    samples = SensorSamples(
+        info=info,
+        time_us=rows.time_us,
+        acc=rows.acc,
+        gyr=rows.gyr,
+        mag=rows.mag,
+        sample_index=rows.sample_index,
+        device_time=rows.device_time_us,
+        flags=rows.flags,
+    )
+    summary.samples = len(samples)
+    return samples, summary
+
+
 def write_study(root: JournalRoot, study: tuple[str, str], *, exercise: str | None = None) -> StudyWrite:
     """Decode every journal of a study session and (re)write its ``samples`` and ``sessions`` partitions.
 
@@ -325,10 +379,16 @@ def write_study(root: JournalRoot, study: tuple[str, str], *, exercise: str | No
         could not be written carries its ``error`` and is left out of the partition.
     """
     sensors, summaries = [], {}
-    for serial, pieces in sorted(_pieces(root, study).items()):
-        models = ClockLog(root.device_dir(serial) / "clock.jsonl").models()
+    osp = sorted(_pieces(root, study).items())
+    polar = sorted(_polar_folders(root, study).items())
+    for serial, found in [*osp, *polar]:
+        models: dict[int, ClockModel] = {}
         try:
-            samples, summary = _sensor(serial, pieces, models)
+            if isinstance(found[0], _Piece):
+                models = ClockLog(root.device_dir(serial) / "clock.jsonl").models()
+                samples, summary = _sensor(serial, found, models)  # type: ignore[arg-type]
+            else:
+                samples, summary = _polar_sensor(serial, found)  # type: ignore[arg-type]
         except ImurehabError as err:
             summaries[serial] = SensorSummary(safe_name(serial), error=str(err))
             continue

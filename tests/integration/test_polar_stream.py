@@ -12,6 +12,8 @@ import asyncio
 import numpy as np
 import pytest
 
+import imurehab
+from imurehab import SampleFlags
 from imurehab.ble import PolarRequest, RetryPolicy, stream
 from imurehab.ble.connection import Link
 from imurehab.ble.polar import PolarPmdDriver
@@ -112,6 +114,60 @@ def test_two_polar_sensors_with_2_percent_loss_report_exactly_the_samples_lost(t
             assert np.array_equal(index - index[0], np.rint((times - times[0]) * 416 / 1e6).astype(np.int64))
     print(f"{injected} gaps injected and reported; {sum(s.samples for s in report.sensors)} samples")
     assert injected >= 3
+    check_dataset(tmp_path, report, live)
+
+
+def check_dataset(out, report, live):
+    """The dataset has one row per ACC sample; ACC gaps are missing rows, GYRO gaps flagged rows, exactly."""
+    assert report.paths and report.write_error is None
+    rec = imurehab.read_recording(out, subject=report.subject, session=report.session)
+    assert {s.info.sensor_id for s in rec.sensors} == {s.sensor_id for s in report.sensors}
+    for s in report.sensors:
+        got = next(x for x in rec.sensors if x.info.sensor_id == s.sensor_id)
+        info = got.info
+        assert info.family == "polar-pmd" and info.rate_hz == 416.0 and info.serial == s.serial
+        assert info.acc_range_mps2 == pytest.approx(8 * 9.80665) and info.gyr_range_rads == pytest.approx(
+            np.radians(2000)
+        )
+        assert got.acc.shape == got.gyr.shape == (len(got), 3) and got.mag is None
+        assert np.all(np.diff(got.time_us) > 0) and np.all(np.diff(got.sample_index) > 0)
+        # ACC: exactly the samples received, at the indices the stream gave them; its gaps are missing rows
+        acc = [b for b in live[(s.address, "acc")]]
+        index = np.concatenate([b.sample_index for b in acc])
+        assert np.array_equal(got.sample_index, index)
+        assert np.allclose(got.acc, np.concatenate([b.acc for b in acc]))
+        jumps = np.flatnonzero(np.diff(got.sample_index) > 1)
+        acc_gaps = [(g.first_index, g.count) for g in s.gaps if g.measurement == "acc"]
+        assert [
+            (int(got.sample_index[j] + 1), int(np.diff(got.sample_index)[j] - 1)) for j in jumps
+        ] == acc_gaps
+        # GYRO: same rate and timebase, so every received GYRO sample is a row's value as is; rows at GYRO's
+        # lost samples (and before its first / after its last received) are flagged interpolated
+        gyro = live[(s.address, "gyro")]
+        g_dev = np.concatenate([b.device_time_us for b in gyro])
+        g_val = np.concatenate([b.gyr for b in gyro])
+        period_us = 1e6 / 416
+        row = np.clip(np.searchsorted(got.device_time, g_dev), 1, len(got) - 1)
+        row = np.where(
+            np.abs(got.device_time[row - 1] - g_dev) < np.abs(got.device_time[row] - g_dev), row - 1, row
+        )
+        same = np.abs(got.device_time[row] - g_dev) <= period_us / 4
+        assert (~same).sum() <= sum(c for _, c in acc_gaps) + 20  # at an ACC gap, or past ACC's ends
+        at = row[same]
+        assert np.allclose(got.gyr[at], g_val[same])
+        flagged = (got.flags & SampleFlags.INTERPOLATED) != 0
+        assert not flagged[at].any()
+        g_index0 = round((g_dev[0] - got.device_time[0]) / period_us)  # GYRO's first sample as an ACC row
+        expect = np.zeros(len(got), bool)
+        expect[: max(0, g_index0)] = True
+        last = got.device_time <= g_dev[-1] + period_us / 4
+        expect[~last] = True
+        rows_index = np.rint((got.device_time - got.device_time[0]) / period_us).astype(np.int64)
+        for first, count in [(g.first_index, g.count) for g in s.gaps if g.measurement == "gyro"]:
+            lost = g_dev[0] + (np.arange(count) + first - int(gyro[0].sample_index[0])) * period_us
+            lost_rows = np.rint((lost - got.device_time[0]) / period_us).astype(np.int64)
+            expect |= np.isin(rows_index, lost_rows)
+        assert np.array_equal(flagged, expect), (np.flatnonzero(flagged), np.flatnonzero(expect))
 
 
 def test_a_link_drop_mid_stream_reconnects_and_reports_the_link_gap(tmp_path):
@@ -144,6 +200,19 @@ def test_a_link_drop_mid_stream_reconnects_and_reports_the_link_gap(tmp_path):
         assert np.array_equal(index - index[0], np.rint((times - times[0]) * 416 / 1e6).astype(np.int64))
         assert index[-1] - index[0] + 1 == sum(len(b.sample_index) for b in batches) + link[0].count
     assert len(list((tmp_path / "_journal").glob("*/stream-*"))) == 2
+    # the dataset replays both journals: the ACC link gap is missing rows, the GYRO one flagged rows
+    got = imurehab.read_recording(tmp_path, subject=report.subject, session=report.session).sensors[0]
+    acc_gap = next(g for g in s.gaps if g.measurement == "acc")
+    jumps = np.diff(got.sample_index)
+    assert jumps[jumps > 1].tolist() == [acc_gap.count + 1] and np.all(np.diff(got.time_us) > 0)
+    gyro_gap = next(g for g in s.gaps if g.measurement == "gyro")
+    flagged = np.flatnonzero((got.flags & SampleFlags.INTERPOLATED) != 0)
+    # GYRO resumed at about the same time as ACC: only rows at the very start (GYRO's first frame came
+    # later) or just after the gap (GYRO resumed a sample or two after ACC) are filled in
+    (jump,) = np.flatnonzero(jumps > 1)
+    assert abs(gyro_gap.count - acc_gap.count) <= 2 and all(f < 3 or 0 < f - jump <= 3 for f in flagged), (
+        flagged
+    )
 
 
 @pytest.mark.parametrize(
