@@ -228,6 +228,18 @@ class PolarSensorData:
 def polar_rows(replay: PolarReplay, serial: str) -> PolarSensorData:
     """The ``samples`` rows of a replayed Polar sensor (see the module docstring for the pairing).
 
+    Parameters
+    ----------
+    replay : PolarReplay
+        The sensor's journal replayed through the loss tracker.
+    serial : str
+        The sensor's serial, named in error messages.
+
+    Returns
+    -------
+    PolarSensorData
+        One row per ACC sample (UTC µs, m/s², rad/s), GYRO paired by sample time, plus the flags.
+
     Raises
     ------
     ImurehabError
