@@ -179,7 +179,13 @@ class LiveDriver(Protocol):
         ...
 
 
-LIVE_FAMILIES: tuple[str, ...] = ("osp", "polar-pmd")
+_DRIVERS: dict[str, str] = {
+    "osp": "imurehab.ble.osp_driver:OspDriver",
+    "polar-pmd": "imurehab.ble.polar:PolarPmdDriver",
+}
+"""Each live family's driver class, as ``module:Class``; its constructor takes ``(link, policy, request)``."""
+
+LIVE_FAMILIES: tuple[str, ...] = tuple(_DRIVERS)
 """Families :func:`imurehab.ble.stream` can stream from."""
 
 
@@ -188,7 +194,10 @@ def _service_of(family: str) -> str:
 
     profile = load_profile(family)
     section = profile.get("gatt") or profile.get("uuid") or {}
-    return str(section["service"]).lower()
+    if "service" in section:
+        return str(section["service"]).lower()
+    # A family whose UUIDs share a template (Movella DOT) is recognised by its measurement service.
+    return str(section["template"]).format(short=section["services"]["measurement"]).lower()
 
 
 def family_from_services(service_uuids: Iterable[str]) -> str | None:
@@ -204,7 +213,12 @@ def family_from_services(service_uuids: Iterable[str]) -> str | None:
 
 
 def make_driver(
-    family: str, link: Link, policy: RetryPolicy, *, polar: PolarRequest | None = None
+    family: str,
+    link: Link,
+    policy: RetryPolicy,
+    *,
+    request: object | None = None,
+    polar: PolarRequest | None = None,
 ) -> LiveDriver:
     """A new driver of ``family`` over ``link``.
 
@@ -216,20 +230,26 @@ def make_driver(
         The device's link (the driver takes over its ``on_lost``).
     policy : RetryPolicy
         Timeouts.
+    request : object, optional
+        The family's own request (rates, ranges, payload mode) handed to its driver; None for its
+        default. OSP takes none.
     polar : PolarRequest, optional
-        Rates and ranges asked of a Polar sensor (default: its own default).
+        Rates and ranges asked of a Polar sensor (default: its own default); used as ``request`` for
+        ``polar-pmd``.
 
     Raises
     ------
     ValueError
         For a family without a live driver.
     """
+    import importlib
+
+    if family not in _DRIVERS:
+        raise ValueError(f"no live driver for family {family!r}; expected one of {LIVE_FAMILIES}")
+    module, _, name = _DRIVERS[family].partition(":")
+    driver_class = getattr(importlib.import_module(module), name)
+    if family == "polar-pmd" and polar is not None:
+        request = polar
     if family == "osp":
-        from imurehab.ble.osp_driver import OspDriver
-
-        return OspDriver(link, policy)
-    if family == "polar-pmd":
-        from imurehab.ble.polar import PolarPmdDriver
-
-        return PolarPmdDriver(link, policy, polar)
-    raise ValueError(f"no live driver for family {family!r}; expected one of {LIVE_FAMILIES}")
+        return driver_class(link, policy)  # type: ignore[no-any-return]
+    return driver_class(link, policy, request)  # type: ignore[no-any-return]
