@@ -9,6 +9,8 @@ Facts and sources: ``firmware_protocols/movesense-gsp/spec.md``; constants: its 
 - Data: :func:`reassemble` (DATA + DATA_PART2), :func:`decode_meas` / :func:`encode_meas` for
   ``/Meas/{Acc,Gyro,Magn,IMU6,IMU6m,IMU9}/<rate>``, :func:`encode_log` / :func:`assemble_log` for
   FETCH_LOG chunks.
+- Logbook: :func:`encode_entries` / :func:`parse_entries` (GET ``/Mem/Logbook/Entries``),
+  :func:`encode_sbem` / :func:`parse_sbem` / :func:`decode_log` for the SBEM log file FETCH_LOG returns.
 - :data:`FAMILY`: the registry entry used by ``imurehab protocol decode --family movesense-gsp``.
 
 Units: acc [m/s²], gyr [rad/s] (deg/s on the wire), mag [µT]; time [ns since boot], from the packet's
@@ -38,23 +40,41 @@ from imurehab.protocols.movesense._data import (
     reassemble,
 )
 from imurehab.protocols.movesense._family import FAMILY, SETTINGS, decode
-from imurehab.protocols.movesense._profile import meas_resource
+from imurehab.protocols.movesense._logbook import (
+    LogEntry,
+    decode_log,
+    encode_entries,
+    encode_sbem,
+    meas_timestamps_contiguous,
+    parse_entries,
+    parse_sbem,
+)
+from imurehab.protocols.movesense._profile import ENTRIES_PATH, RATES_HZ, meas_resource
 
 __all__ = [
+    "ENTRIES_PATH",
     "FAMILY",
     "MAX_LOG_BYTES",
+    "RATES_HZ",
     "SETTINGS",
+    "LogEntry",
     "MeasSamples",
     "assemble_log",
     "decode",
+    "decode_log",
     "decode_meas",
     "encode_command",
+    "encode_entries",
     "encode_hello_result",
     "encode_log",
     "encode_meas",
     "encode_result",
+    "encode_sbem",
     "meas_resource",
+    "meas_timestamps_contiguous",
     "parse_command",
+    "parse_entries",
     "parse_result",
+    "parse_sbem",
     "reassemble",
 ]

@@ -34,6 +34,10 @@ AXES: Final[int] = int(PROFILE["payload"]["axes"])
 CLOCK_BITS: Final[int] = int(PROFILE["clock"]["bits"])
 LOG_OFFSET: Final = struct.Struct(PROFILE["log"]["offset_format"])
 MAX_NOTIFICATION: Final[int] = int(PROFILE["transport"]["max_notification_bytes"])
+RATES_HZ: Final[tuple[int, ...]] = tuple(PROFILE["meas"]["rates"]["imu_hz"])
+ENTRIES_PATH: Final[str] = str(PROFILE["logbook"]["entries_path"])
+ENTRIES_SKIP: Final[int] = int(PROFILE["logbook"]["entries_skip_bytes"])
+SBEM: Final[dict[str, Any]] = dict(PROFILE["sbem"])
 
 _MEAS = re.compile(r"^/?meas/(?P<name>[a-z0-9]+)(?:/(?P<rate>\d+))?/?$", re.IGNORECASE)
 _RESOURCE_BY_LOWER: Final[dict[str, str]] = {k.lower(): k for k in BLOCKS}
