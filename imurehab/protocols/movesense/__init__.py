@@ -49,9 +49,10 @@ from imurehab.protocols.movesense._logbook import (
     parse_entries,
     parse_sbem,
 )
-from imurehab.protocols.movesense._profile import ENTRIES_PATH, RATES_HZ, meas_resource
+from imurehab.protocols.movesense._profile import BLOCKS, ENTRIES_PATH, RATES_HZ, meas_resource
 
 __all__ = [
+    "BLOCKS",
     "ENTRIES_PATH",
     "FAMILY",
     "MAX_LOG_BYTES",
