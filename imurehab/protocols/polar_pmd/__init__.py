@@ -10,6 +10,8 @@ Pure codecs, no I/O (``firmware_protocols/polar-pmd/spec.md`` cites the public s
   :func:`encode_delta_frame`;
 - offline recording files (.REC): :func:`decode_offline_recording` (plain or enciphered, split
   parts joined) and :func:`encode_offline_recording`, :func:`measurement_from_file_name`;
+- PFTP file transfer (spec §11): :func:`frame_message`, :class:`ResponseReader`, :func:`build_request`
+  / :func:`parse_request`, :func:`decode_directory` / :func:`encode_directory` (module ``pftp``);
 - :data:`FAMILY`, the registry entry whose ``decode`` returns SI samples (m/s², rad/s, µT) on the device
   clock (ns since 2000-01-01).
 
@@ -39,36 +41,56 @@ from imurehab.protocols.polar_pmd.offline import (
     encode_offline_recording,
     measurement_from_file_name,
 )
+from imurehab.protocols.polar_pmd.pftp import (
+    PFTP_GATT,
+    PftpEntry,
+    PftpRequest,
+    ResponseReader,
+    build_request,
+    decode_directory,
+    encode_directory,
+    frame_message,
+    parse_request,
+)
 from imurehab.protocols.polar_pmd.settings import encode_settings, parse_settings
 from imurehab.protocols.polar_pmd.timing import sample_times
 
 __all__ = [
     "FAMILY",
+    "PFTP_GATT",
     "SETTINGS",
     "FrameLayout",
     "OfflineRecording",
     "OfflineRecordingHeader",
     "OfflineRecordingPart",
+    "PftpEntry",
+    "PftpRequest",
     "PmdCommand",
     "PmdProfile",
     "PmdResponse",
     "PmdSamples",
+    "ResponseReader",
     "build_command",
+    "build_request",
     "decode",
+    "decode_directory",
     "decode_frames",
     "decode_offline_recording",
     "delta_bits",
     "encode_delta_frame",
+    "encode_directory",
     "encode_features",
     "encode_offline_recording",
     "encode_raw_frame",
     "encode_response",
     "encode_settings",
+    "frame_message",
     "measurement_from_file_name",
     "measurement_id",
     "parse_command",
     "parse_features",
     "parse_measurement_stopped",
+    "parse_request",
     "parse_response",
     "parse_settings",
     "pmd_profile",
