@@ -92,6 +92,8 @@ class GspClient:
         await self.link.subscribe(NOTIFY_UUID, lambda value: inbox.put_nowait((time.time_ns(), value)))
         await self.link.connect()
         await self.link.request_mtu()
+        while not self._results.empty():  # results and drops of an earlier link
+            self._results.get_nowait()
         if self._consumer is None or self._consumer.done():
             self._consumer = asyncio.get_running_loop().create_task(
                 self._consume(), name=f"gsp {self.link.address}"
