@@ -182,6 +182,7 @@ class LiveDriver(Protocol):
 _DRIVERS: dict[str, str] = {
     "osp": "imurehab.ble.osp_driver:OspDriver",
     "polar-pmd": "imurehab.ble.polar:PolarPmdDriver",
+    "movesense-gsp": "imurehab.ble.movesense:MovesenseDriver",
 }
 """Each live family's driver class, as ``module:Class``; its constructor takes ``(link, policy, request)``."""
 
