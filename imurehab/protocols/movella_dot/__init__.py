@@ -44,6 +44,7 @@ from imurehab.protocols.movella_dot._messages import (
     encode_message,
     parse_frame,
     recording_message,
+    recording_payload,
     select_export_data,
     sync_message,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "parse_measurement_control",
     "payload_mode",
     "recording_message",
+    "recording_payload",
     "select_export_data",
     "sync_message",
     "unwrap_counter",

@@ -141,6 +141,34 @@ def recording_message(name: str, **values: int) -> bytes:
     return encode_message(MID["recording"], body)
 
 
+def recording_payload(name: str, redata: bytes = b"") -> bytes:
+    """A recording message (MID 0x01) with ReDATA given as bytes (the sensor's notifications).
+
+    For messages whose ReDATA has no fixed layout in the profile (ExportFileInfo, ExportFlashInfo,
+    ExportFileDataInvalid, ...); :func:`recording_message` builds those with one.
+
+    Parameters
+    ----------
+    name : str
+        Message name as in the spec (``"ExportFileDataDone"``, ``"NoRecordingFile"``, ...).
+    redata : bytes
+        ReDATA, at most 156 bytes.
+
+    Raises
+    ------
+    ProtocolError
+        ``"type"`` for an unknown name, ``"value"`` for ReDATA too long.
+
+    Examples
+    --------
+    >>> recording_payload("ExportFileDataDone").hex(" ")
+    '01 01 72 8c'
+    """
+    if name not in RECORDING:
+        raise _error(f"unknown recording message {name!r}", "type")
+    return encode_message(MID["recording"], bytes([RECORDING[name]]) + bytes(redata))
+
+
 def select_export_data(selection: Sequence[int]) -> bytes:
     """SelectExportData: the quantities each exported packet will carry.
 

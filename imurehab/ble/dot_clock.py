@@ -1,0 +1,170 @@
+"""A DOT's clock → UTC for exported recordings: measured at sync time, recordings placed by their start.
+
+A DOT has no clock round trip and its SampleTimeFine wraps every 2³² µs (≈ 71.6 min). At each sync the
+host streams for ``policy.clock_span_s`` (payload mode 21) and keeps every sample's timestamp with its
+arrival time (``dot-clock-<host µs>.json`` in the sensor's journal folder); the clock is fitted to them
+(:func:`~imurehab.ble.clock.fit_arrival_clock`, timestamps unwrapped within the measurement).
+
+A recording made earlier is placed with that fit: its first timestamp is unwrapped by the whole number
+of 2³² µs rollovers that puts it nearest the UTC second the host gave at StartRecording (the file
+info's ``start_utc_s``). When no number of rollovers brings it within :data:`EPOCH_TOLERANCE_S` of that
+second, the clock was restarted (a reboot) or re-synced since the recording, and the fit says nothing
+about it: the recording is then anchored at ``start_utc_s`` itself, with an uncertainty of a second and
+no drift correction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from imurehab.ble.clock import fit_arrival_clock, host_time_us
+from imurehab.ble.connection import Link, RetryPolicy
+from imurehab.ble.dot import DOT_CHARACTERISTICS
+from imurehab.ble.files import make_dirs, write_json_atomic
+from imurehab.errors import BleError, ProtocolError
+from imurehab.protocols.movella_dot import decode_measurements, measurement_control, unwrap_counter
+from imurehab.types.clock import MAX_DRIFT_PPM, ClockModel
+
+__all__ = ["EPOCH_TOLERANCE_S", "ClockProbe", "latest_clock", "place_recording"]
+
+EPOCH_TOLERANCE_S: Final = 5.0
+"""A recording's first sample placed further than this from its start second is of another clock epoch [s]."""
+_MODE: Final = 21
+_WRAP: Final = 1 << 32
+
+
+class ClockProbe:
+    """Measures a DOT's clock by streaming briefly: each sample's timestamp against its arrival.
+
+    Parameters
+    ----------
+    link : Link
+        The sensor's link; the probe subscribes to the medium payload characteristic (before the first
+        connect, so reconnects re-enable it).
+    """
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+        self._arrivals: list[tuple[int, bytes]] | None = None
+
+    async def subscribe(self) -> None:
+        """Subscribe to the payload notifications (call once, before connecting)."""
+        await self.link.subscribe(DOT_CHARACTERISTICS["medium_payload"], self._on_value)
+
+    def _on_value(self, value: bytes) -> None:
+        if self._arrivals is not None:
+            self._arrivals.append((host_time_us(), value))
+
+    async def measure(self, folder: Path, policy: RetryPolicy) -> ClockModel:
+        """Stream for ``policy.clock_span_s``, keep the arrivals on disk and fit the clock to them.
+
+        Parameters
+        ----------
+        folder : Path
+            The sensor's journal folder.
+        policy : RetryPolicy
+            ``clock_span_s`` [s] and timeouts.
+
+        Raises
+        ------
+        BleError
+            ``timeout`` when no sample arrived; link errors.
+        """
+        arrivals: list[tuple[int, bytes]] = []
+        self._arrivals = arrivals
+        control = DOT_CHARACTERISTICS["measurement_control"]
+        try:
+            await self.link.write(control, measurement_control(True, _MODE))
+            await asyncio.sleep(policy.clock_span_s)
+            await self.link.write(control, measurement_control(False, _MODE))
+        finally:
+            self._arrivals = None
+        if not arrivals:
+            raise BleError(
+                "no sample arrived to measure the clock", address=self.link.address, reason="timeout"
+            )
+        raw = [int(decode_measurements([v], _MODE).time_us[0]) for _, v in arrivals]  # type: ignore[index]
+        host = [h for h, _ in arrivals]
+        make_dirs(folder)
+        write_json_atomic(folder / f"dot-clock-{host[0]}.json", {"host_us": host, "device_us": raw})
+        return _fit(host, raw)
+
+
+def _fit(host: list[int], raw: list[int]) -> ClockModel:
+    device, _ = unwrap_counter(raw, bits=32)
+    return fit_arrival_clock(np.asarray(host, dtype=np.int64), device)
+
+
+def latest_clock(folder: Path) -> ClockModel | None:
+    """The clock fitted to the sensor's latest measurement (None without one).
+
+    Parameters
+    ----------
+    folder : Path
+        The sensor's journal folder.
+    """
+    files = sorted(folder.glob("dot-clock-*.json"), key=lambda p: int(p.stem.rsplit("-", 1)[-1]))
+    for path in reversed(files):
+        try:
+            obj = json.loads(path.read_text())
+            return _fit([int(h) for h in obj["host_us"]], [int(d) for d in obj["device_us"]])
+        except (OSError, ValueError, KeyError, ProtocolError):
+            continue
+    return None
+
+
+def place_recording(
+    first_raw_us: int, start_utc_s: int, clock: ClockModel | None, *, epoch: int = 1
+) -> tuple[int, ClockModel]:
+    """Unwrap a recording's first timestamp into the clock's frame, and the clock that places it in UTC.
+
+    Parameters
+    ----------
+    first_raw_us : int
+        Its first sample's timestamp as exported [µs, modulo 2³²].
+    start_utc_s : int
+        The UTC second the host gave at StartRecording [s since the Unix epoch].
+    clock : ClockModel or None
+        The sensor's measured clock (device µs, unwrapped from its measurement's first sample).
+    epoch : int
+        ``boot_id`` of an anchored clock (the measured one keeps its own).
+
+    Returns
+    -------
+    (int, ClockModel)
+        The first timestamp in the returned clock's device frame [µs], and that clock: the measured one,
+        or, for a recording of another clock epoch (or none measured), one that puts its first sample
+        half a second after ``start_utc_s`` (offset only, uncertainty 1 s: the second was truncated).
+
+    Examples
+    --------
+    >>> first, c = place_recording(5_000_000, 1_700_000_000, None)
+    >>> first, float(c.to_utc_us(first)) / 1e6, c.uncertainty_us
+    (5000000, 1700000000.5, 1000000.0)
+    """
+    start_us = start_utc_s * 1e6
+    if clock is not None:
+        guess = float(clock.to_device_us(start_us))
+        wraps = round((guess - first_raw_us) / _WRAP)
+        first = first_raw_us + wraps * _WRAP
+        if abs(float(clock.to_utc_us(first)) - start_us) <= EPOCH_TOLERANCE_S * 1e6:
+            return first, clock
+    ref = float(round(start_us + 5e5))
+    anchored = ClockModel(
+        boot_id=epoch,
+        ref_utc_us=ref,
+        offset_us=first_raw_us - ref,
+        drift_ppm=0.0,
+        uncertainty_us=1e6,
+        drift_sigma_ppm=MAX_DRIFT_PPM,
+        first_utc_us=ref,
+        last_utc_us=ref,
+        n_samples=0,
+        n_windows=0,
+    )
+    return first_raw_us, anchored
