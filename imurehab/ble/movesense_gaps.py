@@ -4,7 +4,8 @@ GSP measurement messages carry no counter: each is stamped with its **first** sa
 since boot (uint32, wraps after 49.7 days; spec.md). The messages of one subscription hold the same
 number of samples ``n``, so between two messages received in one subscription the samples missing are
 ``(Δt · rate − n)`` rounded to whole messages (``n`` each): the ms rounding of the stamps (±1 ms) moves
-that by at most ``rate / 1000`` samples, well under half a message at every rate the profile lists. Across
+that by under ``rate / 1000`` samples, so the count is exact while ``n > 2 · rate / 1000`` (the vendor's
+8 samples per message: at every rate the profile lists, up to 1666 Hz). Across
 a new subscription (after a reconnect) the first message is not on the old message grid: the missing
 samples are ``Δt · rate − n`` rounded to whole samples (exact to the ms: ±1 sample above 500 Hz), cause
 ``"link"``. A stamp that goes back by more than a second is a sensor that rebooted (its clock restarted):

@@ -1,4 +1,4 @@
-"""Movesense over the virtual backend: live stream with loss and link drops, log sync with whole-entry retries.
+"""Movesense over the virtual backend: live stream with loss and link drops, log sync with entry retries.
 
 The air records every notification it drops; the stream must report exactly the samples of the lost
 messages (before the first and after the last received no host can see). A sync whose link drops mid
@@ -24,7 +24,11 @@ from imurehab.virtual.movesense_sensor import NOTIFY_UUID
 pytestmark = pytest.mark.integration
 
 FAST = RetryPolicy(
-    connect_attempts=3, connect_timeout_s=2.0, backoff_initial_s=0.05, response_timeout_s=1.0, clock_span_s=1.0
+    connect_attempts=3,
+    connect_timeout_s=2.0,
+    backoff_initial_s=0.05,
+    response_timeout_s=1.0,
+    clock_span_s=1.0,
 )
 
 

@@ -1,0 +1,75 @@
+"""Movesense live loss accounting from first-sample ms timestamps (no counter), and log verification."""
+
+import numpy as np
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from imurehab.ble.movesense_gaps import MeasLossTracker
+from imurehab.ble.movesense_sync import verify_log
+from imurehab.protocols.movesense import assemble_log, encode_log, encode_meas, encode_sbem, reassemble
+
+
+def stamps(rate, n, messages, boot_ms):
+    """Each message's stamp: its first sample's time, rounded down to the ms (as the sensor does)."""
+    return [(boot_ms * rate // 1000 + m * n) * 1000 // rate for m in range(messages)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rate=st.sampled_from([13, 26, 52, 104, 208, 416, 833, 1666]),
+    n=st.integers(1, 12),
+    lost=st.lists(st.booleans(), min_size=3, max_size=80),
+    boot_ms=st.integers(0, 2**32 - 1),
+)
+def test_lost_messages_are_reported_exactly_at_every_rate(rate, n, lost, boot_ms):
+    assume(n > 2 * rate / 1000)  # the ms stamps pin whole messages only then (see movesense_gaps)
+    lost[0] = lost[-1] = False  # loss before the first and after the last message received is unseen
+    t = MeasLossTracker(float(rate))
+    t.start_run()
+    sent = zip(stamps(rate, n, len(lost), boot_ms), lost, strict=True)
+    placed = [t.message(s % 2**32, n) for s, gone in sent if not gone]
+    index = np.concatenate([p.first_index + np.arange(n) for p in placed])
+    expect = np.flatnonzero(~np.repeat(np.array(lost), n))
+    assert np.array_equal(index, expect)
+    assert sum(g.count for g in t.gaps) == n * sum(lost) and all(g.cause == "air" for g in t.gaps)
+    assert all(p.timestamp_ms >= placed[0].timestamp_ms for p in placed)  # unwrapped across 2^32 ms
+
+
+def test_duplicates_are_ignored_and_a_clock_restart_is_a_new_boot():
+    t = MeasLossTracker(104.0)
+    t.start_run()
+    assert t.message(1000, 8).first_index == 0
+    assert t.message(1000, 8) is None and t.message(990, 8) is None
+    assert t.message(1076, 8).first_index == 8
+    restarted = t.message(50, 8)
+    assert restarted.boot_id == 1 and restarted.first_index == 16 and not t.gaps
+
+
+def test_a_new_subscription_counts_the_link_gap_in_samples():
+    t = MeasLossTracker(104.0)
+    t.start_run()
+    t.message(1000, 8)
+    t.start_run()
+    t.message(1000 + 1000, 8)  # one second later: 104 samples on, 8 of them received before
+    (gap,) = t.gaps
+    assert (gap.first_index, gap.count, gap.cause) == (8, 96, "link")
+
+
+def _log():
+    rows = np.arange(48, dtype=float).reshape(16, 3)
+    packets = encode_meas("/Meas/IMU6/104", 1, [1000, 1076], acc=rows, gyr=rows / 100)
+    payloads, _, _ = reassemble(packets)
+    return encode_sbem({1: "/Meas/IMU6/104"}, [(1, bytes(p)) for p in payloads])
+
+
+def test_verify_log_passes_a_whole_file_and_names_what_is_wrong():
+    data = _log()
+    chunks = encode_log(3, data, chunk_bytes=40)
+    assert verify_log(*assemble_log(chunks), len(data)) is None
+    assert "missing" in verify_log(*assemble_log(chunks[:1] + chunks[2:]), len(data))
+    assert "end-of-log" in verify_log(*assemble_log(chunks[:-1]), len(data))
+    assert "missing" in verify_log(*assemble_log(chunks[:-2] + chunks[-1:]), len(data))
+    gap = encode_meas("/Meas/IMU6/104", 1, [1000, 1230], acc=np.zeros((16, 3)), gyr=np.zeros((16, 3)))
+    payloads, _, _ = reassemble(gap)
+    jumped = encode_sbem({1: "/Meas/IMU6/104"}, [(1, bytes(p)) for p in payloads])
+    assert "timestamps jump" in verify_log(*assemble_log(encode_log(3, jumped)), len(jumped))
