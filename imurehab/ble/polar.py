@@ -161,6 +161,11 @@ class PolarPmdDriver:
         return [g for t in self._trackers.values() for g in t.gaps]
 
     @property
+    def arrivals(self) -> list[tuple[int, int]]:
+        """Recent frame arrivals: (host time [µs, UTC], the frame's last sample on the sensor clock [µs])."""
+        return list(self._arrivals)
+
+    @property
     def frames(self) -> int:
         """Data frames accepted, all measurements."""
         return sum(t.frames for t in self._trackers.values())
@@ -271,14 +276,37 @@ class PolarPmdDriver:
 
     # --- commands ----------------------------------------------------------------------------------
 
-    async def _command(
-        self, command: str, measurement: str, settings: Mapping[str, float] | None = None
+    async def command(
+        self,
+        command: str,
+        measurement: str | None,
+        settings: Mapping[str, float] | None = None,
+        *,
+        offline: bool = False,
     ) -> PmdResponse:
-        """Write one command and return its response (continuation packets joined)."""
+        """Write one control point command and return its response (continuation packets joined).
+
+        Parameters
+        ----------
+        command : str
+            Op code name (``"start_measurement"``, ``"get_measurement_status"``, ...).
+        measurement : str or None
+            ``"acc"``, ``"gyro"``, ``"mag"``, ``"sdk_mode"``; None for commands without one.
+        settings : Mapping, optional
+            Settings of a start (``sample_rate_hz`` [Hz], ``range``, ...).
+        offline : bool
+            Address offline recording (spec.md §10).
+
+        Raises
+        ------
+        BleError
+            ``disconnected``, ``timeout``, ``protocol`` (a malformed response).
+        """
         self.raise_failure()
         while not self._responses.empty():
             self._responses.get_nowait()
-        await self.link.write(_GATT["control_point"], build_command(command, measurement, settings))
+        packet = build_command(command, measurement, settings, offline=offline)
+        await self.link.write(_GATT["control_point"], packet)
         packets: list[bytes] = []
         try:
             async with asyncio.timeout(self.policy.response_timeout_s):
@@ -303,8 +331,8 @@ class PolarPmdDriver:
                 f"{command}: malformed response ({err})", address=self.link.address, reason="protocol"
             ) from None
 
-    async def _offered(self, measurement: str) -> dict[str, list[float]]:
-        resp = await self._command("get_settings", measurement)
+    async def _offered(self, measurement: str, offline: bool) -> dict[str, list[float]]:
+        resp = await self.command("get_settings", measurement, offline=offline)
         if not resp.ok or resp.settings is None:
             raise BleError(
                 f"get settings of {measurement} answered {resp.error}",
@@ -313,15 +341,24 @@ class PolarPmdDriver:
             )
         return {k: [float(v) for v in vs] for k, vs in resp.settings.items()}
 
-    async def _negotiate(self, measurement: str) -> dict[str, float]:
+    async def negotiate(self, measurement: str, *, offline: bool = False) -> dict[str, float]:
+        """The settings to start ``measurement`` with: the offered values closest to the request.
+
+        Parameters
+        ----------
+        measurement : str
+            A measurement of :attr:`request`.
+        offline : bool
+            Ask what offline recording offers (spec.md §10).
+        """
         rate, range_ = self.request.measurements[measurement]
-        offered = await self._offered(measurement)
+        offered = await self._offered(measurement, offline)
         exact = rate in offered.get("sample_rate_hz", []) and range_ in offered.get("range", [range_])
         if not exact and not self.sdk_mode and "sdk_mode" in self.features:
-            resp = await self._command("start_measurement", "sdk_mode")
+            resp = await self.command("start_measurement", "sdk_mode")
             if resp.ok or resp.error == "ERROR_ALREADY_IN_STATE":
                 self.sdk_mode = True
-                offered = await self._offered(measurement)
+                offered = await self._offered(measurement, offline)
         chosen = {"sample_rate_hz": closest(offered["sample_rate_hz"], rate)}
         if offered.get("range"):
             chosen["range"] = closest(offered["range"], range_)
@@ -336,14 +373,14 @@ class PolarPmdDriver:
         Parameters
         ----------
         log : bool
-            Ignored: a PMD sensor streams without a log a sync could read (offline recording is not
-            implemented).
+            Ignored: a live PMD stream keeps no log (offline recording is started separately, with
+            :func:`imurehab.ble.polar_offline.start_offline_recording`).
         """
         del log
         self.sdk_mode = False  # a new link: the sensor left SDK mode when the last one went down
         for measurement in self.request.measurements:
-            settings = await self._negotiate(measurement)
-            resp = await self._command("start_measurement", measurement, settings)
+            settings = await self.negotiate(measurement)
+            resp = await self.command("start_measurement", measurement, settings)
             if not resp.ok and resp.error != "ERROR_ALREADY_IN_STATE":
                 raise BleError(
                     f"start {measurement} at {settings} answered {resp.error}",
@@ -364,9 +401,9 @@ class PolarPmdDriver:
         """Stop every measurement started (frames lost at the very end cannot be seen: no counter)."""
         try:
             for measurement in sorted(self._started):
-                await self._command("stop_measurement", measurement)
+                await self.command("stop_measurement", measurement)
             if self.sdk_mode:
-                await self._command("stop_measurement", "sdk_mode")
+                await self.command("stop_measurement", "sdk_mode")
         finally:
             self._started.clear()
             self.sdk_mode = False

@@ -14,13 +14,23 @@ linearly interpolated between the GYRO samples either side. A row whose GYRO val
 (its neighbours more than 1.5 GYRO periods apart) or lies outside GYRO's received span (the nearest
 value is held) was filled in, not measured: it carries :attr:`~imurehab.SampleFlags.INTERPOLATED`.
 So every reported ACC gap is missing rows and every reported GYRO gap is flagged rows.
+
+Offline recordings (journal folders with ``source: "offline"``, :mod:`imurehab.ble.polar_recordings`)
+are replayed the same way from their .REC frames, one stream run per recording; a gap inside a
+recording is samples the sensor did not store (cause ``"device"``). Their clock is the sync's probe
+(:func:`~imurehab.ble.polar_recordings.probe_clock`), not frame arrivals. A sensor's study session holds
+either live streams or offline recordings, not both.
+
+A sample whose count is at the limit of its resolution (−2^(b−1) or 2^(b−1) − 1 for ``resolution_bits``
+b, 16 when not stored) on any axis is flagged ``ACC_SATURATED``, ``GYR_SATURATED`` or ``MAG_SATURATED``:
+the true value may lie beyond the configured range.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -30,6 +40,7 @@ import numpy.typing as npt
 from imurehab.ble.clock import fit_arrival_clock
 from imurehab.ble.polar_gaps import PmdLossTracker
 from imurehab.ble.polar_journal import RECORD_FRAME, RECORD_SETTINGS, records
+from imurehab.ble.polar_recordings import is_offline, probe_clock, read_recording
 from imurehab.ble.report import Gap
 from imurehab.errors import ImurehabError, ProtocolError
 from imurehab.protocols.polar_pmd import decode_frames, pmd_profile
@@ -83,6 +94,7 @@ class PolarReplay:
     channels: dict[str, PolarChannel] = field(default_factory=dict)
     arrivals: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # boot → (host µs, device µs)
     rejected_frames: int = 0
+    clocks: dict[int, ClockModel] = field(default_factory=dict)  # measured otherwise (offline: the probe)
 
 
 def _journal_start(folder: Path) -> int:
@@ -110,7 +122,15 @@ def replay_journals(folders: list[Path]) -> PolarReplay:
     settings: dict[str, dict[str, Any]] = {}
     parts: dict[str, list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int, npt.NDArray[np.float64]]]]
     parts = {}
-    for folder in sorted(folders, key=lambda f: (_journal_start(f), f.name)):
+    ordered = sorted(folders, key=lambda f: (_journal_start(f), f.name))
+    offline = [f for f in ordered if is_offline(f)]
+    if offline:
+        if len(offline) != len(ordered):
+            raise ImurehabError(
+                f"{ordered[0].parent.name}: live streams and offline recordings in one session"
+            )
+        return _replay_offline(offline)
+    for folder in ordered:
         path = folder / "frames.bin"
         data = path.read_bytes() if path.exists() else b""
         for kind, host_ns, payload in records(data):
@@ -146,16 +166,65 @@ def replay_journals(folders: list[Path]) -> PolarReplay:
                 (host_ns // 1000, int(placed.time_ns[-1]) // 1000)
             )
     for m, ps in parts.items():
-        replay.channels[m] = PolarChannel(
-            measurement=m,
-            index=np.concatenate([p[0] for p in ps]),
-            device_ns=np.concatenate([p[1] for p in ps]),
-            boot=np.concatenate([np.full(len(p[0]), p[2], np.int64) for p in ps]),
-            values=np.concatenate([p[3] for p in ps]),
-            settings={k: float(v) for k, v in settings[m].items()},
-            gaps=list(trackers[m].gaps),
-        )
+        s = {k: float(v) for k, v in settings[m].items()}
+        replay.channels[m] = _channel(m, ps, s, list(trackers[m].gaps))
     return replay
+
+
+def _replay_offline(folders: list[Path]) -> PolarReplay:
+    """Replay journaled offline recordings: each one a stream run, clock from the sync's probe."""
+    replay = PolarReplay()
+    trackers: dict[str, PmdLossTracker] = {}
+    chunks: dict[str, list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int, npt.NDArray[np.float64]]]]
+    chunks = {}
+    settings: dict[str, dict[str, float]] = {}
+    arrivals: list[tuple[int, int]] = []
+    for folder in folders:
+        probe = json.loads((folder / "probe.json").read_text()) if (folder / "probe.json").exists() else {}
+        arrivals += [(int(h), int(d)) for h, d in probe.get("arrivals", [])]
+        for m, rec in read_recording(folder).items():
+            s = {k: float(v[0]) for k, v in rec.settings.items() if len(v) == 1}
+            settings[m] = s
+            tracker = trackers.setdefault(m, PmdLossTracker(m, s["sample_rate_hz"]))
+            tracker.start_run(s["sample_rate_hz"])
+            values, stamps = rec.samples.si(), rec.samples.frame_timestamps_ns
+            assert values is not None
+            ends = np.cumsum(rec.samples.samples_per_frame)
+            for stamp, end, n in zip(stamps, ends, rec.samples.samples_per_frame, strict=True):
+                placed = tracker.frame(int(stamp), int(n))
+                if placed is None:
+                    continue
+                index = placed.first_index + np.arange(n, dtype=np.int64)
+                chunks.setdefault(m, []).append(
+                    (index, placed.time_ns, placed.boot_id, values[end - n : end])
+                )
+    for m, ps in chunks.items():
+        gaps = [replace(g, cause="device") if g.cause == "air" else g for g in trackers[m].gaps]
+        replay.channels[m] = _channel(m, ps, settings[m], gaps)
+    if arrivals:
+        replay.clocks = {b: replace(probe_clock(arrivals), boot_id=b) for b in {0, *_boots(replay)}}
+    return replay
+
+
+def _boots(replay: PolarReplay) -> set[int]:
+    return {int(b) for ch in replay.channels.values() for b in np.unique(ch.boot)}
+
+
+def _channel(
+    m: str,
+    ps: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int, npt.NDArray[np.float64]]],
+    settings: dict[str, float],
+    gaps: list[Gap],
+) -> PolarChannel:
+    return PolarChannel(
+        measurement=m,
+        index=np.concatenate([p[0] for p in ps]),
+        device_ns=np.concatenate([p[1] for p in ps]).astype(np.int64),
+        boot=np.concatenate([np.full(len(p[0]), p[2], np.int64) for p in ps]),
+        values=np.concatenate([p[3] for p in ps]),
+        settings=settings,
+        gaps=gaps,
+    )
 
 
 def pair_onto(
@@ -204,6 +273,34 @@ def pair_onto(
     return out, filled
 
 
+def saturated(
+    values: npt.NDArray[np.float64], channel: PolarChannel, flag: SampleFlags
+) -> npt.NDArray[np.uint16]:
+    """``flag`` where a sample's count is at its resolution's limit on any axis (see the module docstring).
+
+    Parameters
+    ----------
+    values : ndarray, shape (n, 3)
+        SI values of ``channel`` (m/s², rad/s, µT), as decoded or paired.
+    channel : PolarChannel
+        Its settings give ``factor`` (base unit per count) and ``resolution_bits``.
+    flag : SampleFlags
+        The bit to set.
+
+    Examples
+    --------
+    >>> ch = PolarChannel("gyro", *(np.zeros(0, np.int64),) * 3, np.zeros((0, 3)), {"factor": 1.0}, [])
+    >>> scale = pmd_profile().si_per_base("gyro")
+    >>> saturated(np.array([[32767.0, 0, 0], [100.0, 0, 0]]) * scale, ch, SampleFlags.GYR_SATURATED).tolist()
+    [2, 0]
+    """
+    step = channel.settings.get("factor", 1.0) * pmd_profile().si_per_base(channel.measurement)
+    limit = 2 ** (int(channel.settings.get("resolution_bits", 16)) - 1)
+    counts = np.rint(values / step)
+    at_limit = ((counts >= limit - 1) | (counts <= -limit)).any(axis=1)
+    return np.where(at_limit, int(flag), 0).astype(np.uint16)
+
+
 @dataclass
 class PolarSensorData:
     """One Polar sensor's rows, ready for :class:`~imurehab.SensorSamples`."""
@@ -248,9 +345,11 @@ def polar_rows(replay: PolarReplay, serial: str) -> PolarSensorData:
     acc, gyro = replay.channels.get("acc"), replay.channels.get("gyro")
     if acc is None or gyro is None:
         raise ImurehabError(f"{serial}: the samples table needs accelerometer and gyroscope channels")
-    clocks = {
+    clocks = replay.clocks or {
         b: fit_arrival_clock(*np.array(a, dtype=np.int64).T, boot_id=b) for b, a in replay.arrivals.items()
     }
+    if not clocks:
+        raise ImurehabError(f"{serial}: no clock measurement to place the samples in UTC")
     device_us = acc.device_ns // 1000
     utc = np.empty(len(device_us), dtype=np.float64)
     for b in np.unique(acc.boot):
@@ -277,6 +376,11 @@ def polar_rows(replay: PolarReplay, serial: str) -> PolarSensorData:
         )
         filled |= mag_filled
     flags = np.where(filled, int(SampleFlags.INTERPOLATED), 0).astype(np.uint16)
+    flags |= saturated(acc.values, acc, SampleFlags.ACC_SATURATED) | saturated(
+        gyr, gyro, SampleFlags.GYR_SATURATED
+    )
+    if mag is not None and mag_ch is not None:
+        flags |= saturated(mag, mag_ch, SampleFlags.MAG_SATURATED)
     bounds = [
         float(np.max(clocks[int(b)].uncertainty_at(utc[acc.boot == b][[0, -1]]))) for b in np.unique(acc.boot)
     ]

@@ -57,6 +57,12 @@ class PolarScenario:
         ``loss=F``, ``link-drop@S``, ``silent@S``, ``drift-ppm=X``.
     seed : int
         Seed of the simulation, device ids, clocks and losses.
+    link_drop_after : sequence of int
+        Drop each sensor's link right after its n-th notification (see
+        :class:`~imurehab.virtual.FaultPlan`): a drop at a data-driven point, e.g. in the middle of a
+        PFTP download.
+    max_file_bytes : int
+        Size above which a sensor splits an offline recording into parts [bytes].
 
     Raises
     ------
@@ -72,6 +78,8 @@ class PolarScenario:
         movement: str = "walking",
         faults: Sequence[str | Fault] = (),
         seed: int = 0,
+        link_drop_after: Sequence[int] = (),
+        max_file_bytes: int = 65_536,
     ) -> None:
         self.faults = check_scenario(n_sensors, minutes, rate_hz, movement, faults, seed, max_minutes=60.0)
         refused = [str(f) for f in self.faults if f.kind not in _SUPPORTED]
@@ -81,6 +89,7 @@ class PolarScenario:
             )
         self.n_sensors, self.minutes, self.rate_hz = n_sensors, float(minutes), float(rate_hz)
         self.movement, self.seed = movement, seed
+        self.link_drop_after, self.max_file_bytes = tuple(link_drop_after), max_file_bytes
         self.sensor_ids = [f"S{i}" for i in range(1, n_sensors + 1)]
         self.placements = dict(zip(self.sensor_ids, PLACEMENTS, strict=False))
         tag, self.addresses = scenario_addresses("imurehab-virtual-polar", "F2", seed, n_sensors)
@@ -123,6 +132,7 @@ class PolarScenario:
                     source=PolarSource(self.rate_hz, samples.acc, samples.gyr, samples.mag),
                     clock_at_air0_ns=round(local_s * 1e9),
                     clock_drift_ppm=rng.uniform(-drift, drift),
+                    max_file_bytes=self.max_file_bytes,
                 )
             )
         return out
@@ -137,6 +147,7 @@ class PolarScenario:
         plan = FaultPlan(
             notification_loss=self._value("loss"),
             link_drop_at=tuple(f.value for f in self.faults if f.kind == "link-drop"),
+            link_drop_after=self.link_drop_after,
             silent_loss_at=tuple(f.value for f in self.faults if f.kind == "silent"),
         )
         async with VirtualAir(seed=self.seed) as air:

@@ -14,6 +14,11 @@ What it emulates (``firmware_protocols/polar-pmd/spec.md``, sections named):
 - Frames (§5): ACC as type 0x81 (delta, counts × factor in mG), GYRO and MAG as 0x80 (delta, counts ×
   factor in deg/s or gauss), made by :func:`imurehab.protocols.polar_pmd.encode_delta_frame` from a
   source of SI samples (simulated motion), quantised to int16 with the factor of the range.
+- Offline recording (§10): *start measurement* with the offline bit records a measurement into the
+  sensor's memory whether or not a link is up; *stop measurement* of that type ends it and stores it
+  as .REC files (:func:`~imurehab.virtual.polar_files.recording_files`), which the PSFTP service
+  (:class:`~imurehab.virtual.polar_files.PsftpServer`) lists, serves and removes over PFTP (§11);
+  *get measurement status* answers each measurement's online/offline state.
 - Clock (§6): the frame timestamp is the time of its **last** sample, in ns since 2000-01-01 on the
   sensor's own clock, which reads whatever it was set to (an offset from UTC) and may drift.
 
@@ -36,9 +41,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Final
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +61,7 @@ from imurehab.protocols.polar_pmd import (
 from imurehab.types import STANDARD_GRAVITY
 from imurehab.virtual.gatt_spec import CharacteristicSpec, ServiceSpec
 from imurehab.virtual.peripheral import VirtualPeripheral
+from imurehab.virtual.polar_files import PsftpServer, recording_files
 
 __all__ = ["DEFAULT_MODE", "SDK_MODE", "PolarSensor", "PolarSource"]
 
@@ -83,6 +90,10 @@ _SI_PER_BASE: Final = {"acc": STANDARD_GRAVITY / 1000.0, "gyro": math.pi / 180.0
 _HEADER: Final = 10 + 6 + 2  # frame header, 16-bit reference sample, one block header [bytes]
 _WORST_SAMPLE_BYTES: Final = 7  # three 17-bit deltas, rounded up [bytes]
 _TICK_S: Final = 0.01
+_OFFLINE_FRAME_SAMPLES: Final = (
+    36  # samples per stored frame (the SDK's sample files hold 88–279-byte frames)
+)
+_STATE_BITS: Final = 6  # get measurement status: state in bits 6–7 (1 online, 2 offline)
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,8 @@ class PolarSensor(VirtualPeripheral):
         How much faster its clock runs than true time [ppm].
     max_mtu : int
         Largest ATT MTU it accepts [bytes].
+    max_file_bytes : int
+        Size above which an offline recording is split into parts [bytes].
 
     Attributes
     ----------
@@ -157,6 +170,8 @@ class PolarSensor(VirtualPeripheral):
         Whether SDK mode is on.
     frames_sent : dict of str to list of bytes
         Every data frame put on the air, per measurement (lost ones included), for tests.
+    psftp : PsftpServer
+        Its files (offline recordings) and PSFTP service.
     """
 
     def __init__(
@@ -168,6 +183,7 @@ class PolarSensor(VirtualPeripheral):
         clock_at_air0_ns: int = 820_000_000 * 10**9,
         clock_drift_ppm: float = 0.0,
         max_mtu: int = 247,
+        max_file_bytes: int = 65_536,
     ) -> None:
         if not (math.isfinite(clock_drift_ppm) and abs(clock_drift_ppm) <= 10_000):
             raise SimulationError(f"clock_drift_ppm must be within ±10000, got {clock_drift_ppm!r}")
@@ -180,6 +196,9 @@ class PolarSensor(VirtualPeripheral):
         self._clock_ref_mono: float | None = None
         self._origin_ns = int(clock_at_air0_ns)
         self._runs: dict[str, _Run] = {}
+        self._offline: dict[str, _Run] = {}
+        self._max_file_bytes = max_file_bytes
+        self.psftp = PsftpServer(self.notify, self._spawn, lambda: self.mtu)
         self._pump: asyncio.Task[None] | None = None
         pmd = ServiceSpec(
             SERVICE_UUID,
@@ -187,7 +206,7 @@ class PolarSensor(VirtualPeripheral):
                 CharacteristicSpec(
                     CONTROL_POINT_UUID,
                     ("read", "write", "indicate"),
-                    on_read=lambda: encode_features(["acc", "gyro", "mag", "sdk_mode"]),
+                    on_read=lambda: encode_features(["acc", "gyro", "mag", "sdk_mode", "offline_recording"]),
                     on_write=self._on_write,
                 ),
                 CharacteristicSpec(DATA_UUID, ("notify",)),
@@ -198,7 +217,7 @@ class PolarSensor(VirtualPeripheral):
         super().__init__(
             address,
             f"Polar Sense {device_id}",
-            [pmd, info, battery],
+            [pmd, self.psftp.service(), info, battery],
             advertised_services=["180D", SERVICE_UUID],
             max_mtu=max_mtu,
         )
@@ -244,6 +263,10 @@ class PolarSensor(VirtualPeripheral):
         del reason
         self._runs.clear()
         self.sdk_mode = False
+        self.psftp.reset()
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        return self._require_air().spawn(coroutine, name=f"{name} {self.address}")
 
     # --- control point -----------------------------------------------------------------------------
 
@@ -259,7 +282,15 @@ class PolarSensor(VirtualPeripheral):
             await self._indicate(encode_response(opcode, data[1] if len(data) > 1 else 0, error))
             return
         m = cmd.measurement
-        if cmd.command in ("start_measurement", "stop_measurement") and m == "sdk_mode":
+        if cmd.command == "get_measurement_status":
+            await self._indicate(encode_response(cmd.command, 0, 0, self._status()))
+        elif cmd.offline and m in SDK_MODE and cmd.command in ("start_measurement", "get_settings"):
+            if cmd.command == "get_settings":
+                await self._indicate(encode_response(cmd.command, m, 0, encode_settings(self._offered(m))))
+            else:
+                error = self._start_offline(m, cmd.settings)
+                await self._indicate(encode_response(cmd.command, m, error))
+        elif cmd.command in ("start_measurement", "stop_measurement") and m == "sdk_mode":
             self.sdk_mode = cmd.command == "start_measurement"
             self._runs.clear()
             await self._indicate(encode_response(cmd.command, "sdk_mode"))
@@ -273,9 +304,13 @@ class PolarSensor(VirtualPeripheral):
         elif cmd.command == "start_measurement":
             error, params = self._start(m, cmd.settings)
             await self._indicate(encode_response(cmd.command, m, error, params))
-        elif cmd.command == "stop_measurement":
+        elif cmd.command == "stop_measurement":  # the same stop ends an online stream and a recording
             stopped = self._runs.pop(m, None)
-            await self._indicate(encode_response(cmd.command, m, 0 if stopped else "ERROR_ALREADY_IN_STATE"))
+            recording = self._offline.pop(m, None)
+            if recording is not None:
+                self._store(recording)
+            ok = stopped or recording
+            await self._indicate(encode_response(cmd.command, m, 0 if ok else "ERROR_ALREADY_IN_STATE"))
 
     async def _indicate(self, packet: bytes) -> None:
         if self.is_connected:
@@ -285,10 +320,12 @@ class PolarSensor(VirtualPeripheral):
         mode = SDK_MODE if self.sdk_mode or full else DEFAULT_MODE
         return {**mode[measurement], "resolution_bits": [16], "channels": [3]}
 
-    def _start(self, m: str, settings: Mapping[str, list[int | float]]) -> tuple[str, bytes]:
+    def _status(self) -> bytes:
+        states = {m: (1 if m in self._runs else 0) | (2 if m in self._offline else 0) for m in SDK_MODE}
+        return bytes(pmd_profile().measurement_ids[m] | s << _STATE_BITS for m, s in states.items() if s)
+
+    def _refused(self, m: str, settings: Mapping[str, list[int | float]]) -> str | None:
         offered = self._offered(m)
-        if m in self._runs:
-            return "ERROR_ALREADY_IN_STATE", b""
         for key, error in (
             ("sample_rate_hz", "ERROR_INVALID_SAMPLE_RATE"),
             ("range", "ERROR_INVALID_RANGE"),
@@ -296,17 +333,58 @@ class PolarSensor(VirtualPeripheral):
             ("channels", "ERROR_INVALID_NUMBER_OF_CHANNELS"),
         ):
             if len(settings.get(key, [])) != 1 or settings[key][0] not in offered[key]:
-                return error, b""
-        if self.frame_samples(self.mtu or 23) < 2:
-            return "ERROR_INVALID_MTU", b""
+                return error
+        return None
+
+    def _new_run(self, m: str, settings: Mapping[str, list[int | float]]) -> _Run:
         rate, range_ = int(settings["sample_rate_hz"][0]), int(settings["range"][0])
         factor = float(np.float32(range_ * _TO_COUNTS_UNIT[m] / 32768))
-        now = self.device_time_ns()
-        k = math.ceil((now - self._origin_ns) * rate / 1e9)
-        self._runs[m] = _Run(m, rate, range_, factor, k, [])
+        k = math.ceil((self.device_time_ns() - self._origin_ns) * rate / 1e9)
+        return _Run(m, rate, range_, factor, k, [])
+
+    def _start_offline(self, m: str, settings: Mapping[str, list[int | float]]) -> str:
+        if m in self._offline:
+            return "ERROR_ALREADY_IN_STATE"
+        error = self._refused(m, settings)
+        if error is None:
+            self._offline[m] = self._new_run(m, settings)
+        return error or "SUCCESS"
+
+    def _store(self, run: _Run) -> None:
+        """An offline recording ended: its samples up to now, framed and stored as .REC file(s)."""
+        last_k = math.floor((self.device_time_ns() - self._origin_ns) * run.rate_hz / 1e9)
+        ks = np.arange(run.next_k, max(last_k, run.next_k) + 1, dtype=np.int64)
+        counts = self._counts(run, ks)
+        n = _OFFLINE_FRAME_SAMPLES
+        frames = [
+            encode_delta_frame(
+                run.measurement,
+                _FRAME_TYPE[run.measurement],
+                self._time_of(run, int(ks[i : i + n][-1])),
+                counts[i : i + n],
+            )
+            for i in range(0, len(ks), n)
+        ]
+        start = datetime(2000, 1, 1) + timedelta(microseconds=self._time_of(run, int(ks[0])) // 1000)
+        settings = {"sample_rate_hz": run.rate_hz, "resolution_bits": 16, "range": run.range_, "channels": 3}
+        self.psftp.files.update(
+            recording_files(
+                run.measurement, frames, start, {**settings, "factor": run.factor}, self._max_file_bytes
+            )
+        )
+
+    def _start(self, m: str, settings: Mapping[str, list[int | float]]) -> tuple[str, bytes]:
+        if m in self._runs:
+            return "ERROR_ALREADY_IN_STATE", b""
+        error = self._refused(m, settings)
+        if error is not None:
+            return error, b""
+        if self.frame_samples(self.mtu or 23) < 2:
+            return "ERROR_INVALID_MTU", b""
+        self._runs[m] = run = self._new_run(m, settings)
         if self._pump is None or self._pump.done():
             self._pump = self._require_air().spawn(self._stream(), name=f"PMD stream {self.address}")
-        return "SUCCESS", encode_settings({"factor": factor})
+        return "SUCCESS", encode_settings({"factor": run.factor})
 
     # --- sampling and frames -----------------------------------------------------------------------
 
