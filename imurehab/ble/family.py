@@ -183,6 +183,7 @@ _DRIVERS: dict[str, str] = {
     "osp": "imurehab.ble.osp_driver:OspDriver",
     "polar-pmd": "imurehab.ble.polar:PolarPmdDriver",
     "movesense-gsp": "imurehab.ble.movesense:MovesenseDriver",
+    "movella-dot": "imurehab.ble.dot:DotDriver",
 }
 """Each live family's driver class, as ``module:Class``; its constructor takes ``(link, policy, request)``."""
 
