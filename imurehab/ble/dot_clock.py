@@ -16,6 +16,7 @@ no drift correction.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from pathlib import Path
 from typing import Final
@@ -120,42 +121,42 @@ def latest_clock(folder: Path) -> ClockModel | None:
 
 def place_recording(
     first_raw_us: int, start_utc_s: int, clock: ClockModel | None, *, epoch: int = 1
-) -> tuple[int, ClockModel]:
-    """Unwrap a recording's first timestamp into the clock's frame, and the clock that places it in UTC.
+) -> ClockModel:
+    """The clock → UTC of a recording whose timestamps are unwrapped from its first one as exported.
 
     Parameters
     ----------
     first_raw_us : int
-        Its first sample's timestamp as exported [µs, modulo 2³²].
+        Its first sample's timestamp as exported [µs, modulo 2³²]; its device times are this plus the
+        unwrapped steps.
     start_utc_s : int
         The UTC second the host gave at StartRecording [s since the Unix epoch].
     clock : ClockModel or None
         The sensor's measured clock (device µs, unwrapped from its measurement's first sample).
     epoch : int
-        ``boot_id`` of an anchored clock (the measured one keeps its own).
+        ``boot_id`` of the returned model.
 
     Returns
     -------
-    (int, ClockModel)
-        The first timestamp in the returned clock's device frame [µs], and that clock: the measured one,
-        or, for a recording of another clock epoch (or none measured), one that puts its first sample
-        half a second after ``start_utc_s`` (offset only, uncertainty 1 s: the second was truncated).
+    ClockModel
+        The measured clock moved into the recording's frame by the rollovers between them; or, for a
+        recording of another clock epoch (or none measured), one that puts its first sample half a
+        second after ``start_utc_s`` (offset only, uncertainty 1 s: the second was truncated).
 
     Examples
     --------
-    >>> first, c = place_recording(5_000_000, 1_700_000_000, None)
-    >>> first, float(c.to_utc_us(first)) / 1e6, c.uncertainty_us
-    (5000000, 1700000000.5, 1000000.0)
+    >>> c = place_recording(5_000_000, 1_700_000_000, None)
+    >>> float(c.to_utc_us(5_000_000)) / 1e6, c.uncertainty_us
+    (1700000000.5, 1000000.0)
     """
     start_us = start_utc_s * 1e6
     if clock is not None:
-        guess = float(clock.to_device_us(start_us))
-        wraps = round((guess - first_raw_us) / _WRAP)
+        wraps = round((float(clock.to_device_us(start_us)) - first_raw_us) / _WRAP)
         first = first_raw_us + wraps * _WRAP
         if abs(float(clock.to_utc_us(first)) - start_us) <= EPOCH_TOLERANCE_S * 1e6:
-            return first, clock
+            return dataclasses.replace(clock, boot_id=epoch, offset_us=clock.offset_us - wraps * _WRAP)
     ref = float(round(start_us + 5e5))
-    anchored = ClockModel(
+    return ClockModel(
         boot_id=epoch,
         ref_utc_us=ref,
         offset_us=first_raw_us - ref,
@@ -167,4 +168,3 @@ def place_recording(
         n_samples=0,
         n_windows=0,
     )
-    return first_raw_us, anchored

@@ -6,8 +6,8 @@ its µs timestamps unwrapped across rollovers and placed in UTC by
 :func:`~imurehab.ble.dot_clock.place_recording`.
 ``sample_index`` is the DataNumber, so a sample that could not be recovered is a missing row (the index
 jumps over it); files follow each other in UTC order, a later file's indices shifted to go on from the
-earlier one's by the samples its rate would have produced in between. ``device_time`` is the sensor clock
-unwrapped in the frame of the clock that placed it [µs].
+earlier one's by the samples its rate would have produced in between. ``device_time`` is the file's timestamps
+unwrapped from its first one as exported [µs], so a recording across the 2³² µs rollover goes past 2³².
 """
 
 from __future__ import annotations
@@ -77,9 +77,8 @@ def dot_sensor(root: JournalRoot, serial: str, folders: list[Path]) -> tuple[Sen
     for epoch, (meta, s) in enumerate(files, start=1):
         if s.time_us is None or s.quantities.get("acc") is None or s.quantities.get("gyr") is None:
             raise ImurehabError(f"{serial}: the export has no timestamp, acceleration or angular velocity")
-        first, model = place_recording(int(s.time_us[0]), int(meta["start_utc_s"]), clock, epoch=epoch)
-        device = s.time_us - s.time_us[0] + first
-        parts.append((model.to_utc_us(device), device, s, model, meta))
+        model = place_recording(int(s.time_us[0]), int(meta["start_utc_s"]), clock, epoch=epoch)
+        parts.append((model.to_utc_us(s.time_us), s.time_us, s, model, meta))
     parts.sort(key=lambda p: float(p[0][0]))
     longest = max(parts, key=lambda p: len(p[1]))[1]
     rate = 1e6 / float(np.median(np.diff(longest))) if len(longest) > 1 else 0.0

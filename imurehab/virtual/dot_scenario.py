@@ -12,7 +12,8 @@ fraction of exported packets fail their checksum). ``reboot@`` and ``overflow@``
 faults and are refused.
 
 Clocks: each sensor's SampleTimeFine at air time 0 is drawn (seeded) in its first 60 s after power on,
-or, with ``clock_near_wrap_s``, that many seconds before the 2³² µs rollover.
+or, with ``clock_near_wrap_s``, that many seconds (plus up to one more, seeded) before the 2³² µs
+rollover.
 
 Examples
 --------
@@ -80,7 +81,7 @@ class DotScenario:
     seed : int
         Seed of the simulation, addresses, clocks, losses and corruption.
     clock_near_wrap_s : float, optional
-        Start every sensor clock this many seconds before its 2³² µs rollover [s].
+        Start every sensor clock this many seconds (plus a seeded 0–1 s) before its 2³² µs rollover [s].
     invalid_data_numbers : iterable of int
         Data numbers every sensor reports as ExportFileDataInvalid (unreadable flash).
 
@@ -153,7 +154,7 @@ class DotScenario:
             if self.clock_near_wrap_s is None:
                 clock_us = round(rng.uniform(0.0, 60.0) * 1e6)
             else:
-                clock_us = 2**32 - round(self.clock_near_wrap_s * 1e6)
+                clock_us = 2**32 - round((self.clock_near_wrap_s + rng.uniform(0.0, 1.0)) * 1e6)
             out.append(
                 DotSensor(
                     address,
