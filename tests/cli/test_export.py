@@ -5,28 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from imurehab.cli.export import register
-from tests.export.export_dataset import make_dataset
+from tests.export.export_dataset import export_app, make_dataset
 
 runner = CliRunner()
 
 
-def _app() -> typer.Typer:
-    """An app holding the export command (as imurehab's app does once the command is registered)."""
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """Keep ``export`` a subcommand."""
-
-    register(app)
-    return app
-
-
-APP = _app()
+APP = export_app()
 
 
 def _one_line(output: str) -> str:

@@ -1,4 +1,4 @@
-"""A small dataset for the export tests: two subjects, three sessions, a lost-sample gap, orientations.
+"""For the export tests: a small dataset (two subjects, three sessions, a gap, orientations) and an app.
 
 Orientations are written directly (a known rotation about z at a known rate), so the tests can check the
 exported values against a formula instead of against the fusion.
@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import typer
 
 from imurehab import Recording, SensorInfo, SensorSamples, SessionInfo
+from imurehab.cli.export import register
 from imurehab.quaternion import quat_from_axis_angle
 from imurehab.store import columns as cols
 from imurehab.store import write_recording, write_table
@@ -105,3 +107,15 @@ def make_dataset(root: Path, *, orientation: bool = True) -> Path:
             ]
             write_table(pl.concat(frames), root, cols.ORIENTATION, subject=spec.subject, session=spec.session)
     return root
+
+
+def export_app() -> typer.Typer:
+    """An app holding the ``export`` command, as imurehab's app holds it once registered there."""
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """Keep ``export`` a subcommand."""
+
+    register(app)
+    return app
