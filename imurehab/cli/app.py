@@ -13,14 +13,13 @@ from rich.table import Table
 from imurehab.cli.ble import register as register_ble_commands
 from imurehab.cli.coach import register as register_coach_commands
 from imurehab.cli.common import (
-    EXIT_FAILURE,
-    EXIT_PARTIAL,
     JsonOpt,
     err_console,
     errors_as_exit,
     key_value,
     print_json,
 )
+from imurehab.cli.process import register as register_process_command
 from imurehab.cli.protocol import app as protocol_app
 
 app = typer.Typer(
@@ -34,6 +33,7 @@ app = typer.Typer(
 app.add_typer(protocol_app, name="protocol")
 register_ble_commands(app)
 register_coach_commands(app)
+register_process_command(app)
 
 
 @app.command()
@@ -84,107 +84,6 @@ def _show_demo(report: dict[str, Any]) -> None:
     for note in report["notes"]:
         c.print(f"[yellow]note:[/] {note}")
     c.print(f"Tables written: {', '.join(report['tables'])}.  Took {report['seconds']:.1f} s.")
-
-
-@app.command()
-def process(
-    dataset: Annotated[Path, typer.Argument(help="Dataset folder.")],
-    subject: Annotated[str | None, typer.Option(help="Only this subject.")] = None,
-    session: Annotated[str | None, typer.Option(help="Only this session.")] = None,
-    exercise: Annotated[
-        str | None,
-        typer.Option(
-            help="Exercise, overriding the sessions' own: a built-in template name "
-            "(see docs/exercise-templates.md) or a path to a template .toml file."
-        ),
-    ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Process again sessions that have results.")] = False,
-    json_: JsonOpt = False,
-) -> None:
-    """Turn each session's samples into orientation, joint_angles and reps (skips finished sessions)."""
-    from rich.progress import Progress
-
-    from imurehab.errors import ImurehabError
-    from imurehab.exercises import ExerciseTemplate, list_templates, load_template
-    from imurehab.pipeline import process_session, session_processed
-    from imurehab.store import list_sessions
-
-    template: ExerciseTemplate | None = None
-    if exercise is not None:
-        if exercise.endswith(".toml") or Path(exercise).is_file():
-            with errors_as_exit():
-                template = load_template(Path(exercise))
-        elif exercise not in list_templates():
-            raise typer.BadParameter(
-                f"unknown exercise {exercise!r}; built-in: {', '.join(list_templates())} "
-                "(or give a path to a template .toml file)",
-                param_hint="--exercise",
-            )
-    with errors_as_exit():
-        sessions = list_sessions(dataset)
-    if subject is not None:
-        sessions = sessions.filter(sessions["subject"] == subject)
-    if session is not None:
-        sessions = sessions.filter(sessions["session"] == session)
-    if sessions.height == 0:
-        err_console.print("[bold red]error:[/] no session matches")
-        raise typer.Exit(EXIT_FAILURE)
-    # Oldest first, so each set is compared with the subject's previous session.
-    sessions = sessions.sort("start_time", "subject", "session")
-    rows: list[dict[str, Any]] = []
-    with Progress(console=err_console, disable=json_, transient=True) as bar:
-        task = bar.add_task("Processing sessions", total=sessions.height)
-        for subj, sess in sessions.select("subject", "session").iter_rows():
-            row: dict[str, Any] = {"subject": subj, "session": sess}
-            if not overwrite and session_processed(dataset, subject=subj, session=sess):
-                row["status"] = "skipped (already processed)"
-            else:
-                try:
-                    result = process_session(
-                        dataset,
-                        subject=subj,
-                        session=sess,
-                        exercise=exercise,
-                        template=template,
-                        overwrite=overwrite,
-                    )
-                except ImurehabError as err:
-                    row.update(status="failed", error=str(err))
-                else:
-                    row.update(
-                        status="processed",
-                        joints=[" ".join(x for x in (j.joint, j.side) if x) for j in result.joints],
-                        reps=result.reps.height,
-                        notes=result.notes,
-                        summaries=[j.summary.to_dict() for j in result.joints if j.summary is not None],
-                        calibration=[
-                            {"joint": j.joint, "side": j.side, **j.calibration()} for j in result.joints
-                        ],
-                    )
-                    if not json_:
-                        for j in result.joints:
-                            if j.summary is not None:
-                                err_console.print(f"[bold]{subj}/{sess}[/] {j.summary.text()}")
-            rows.append(row)
-            bar.advance(task)
-    failed = sum(r["status"] == "failed" for r in rows)
-    if json_:
-        print_json({"dataset": str(dataset), "sessions": rows, "failed": failed})
-    else:
-        t = Table("subject", "session", "status", "joints", "reps", "notes")
-        for r in rows:
-            detail = r.get("error") or "; ".join(r.get("notes", []))
-            t.add_row(
-                r["subject"],
-                r["session"],
-                r["status"],
-                ", ".join(r.get("joints", [])),
-                str(r.get("reps", "")),
-                detail,
-            )
-        err_console.print(t)
-    if failed:
-        raise typer.Exit(EXIT_PARTIAL if failed < len(rows) else EXIT_FAILURE)
 
 
 @app.command()
