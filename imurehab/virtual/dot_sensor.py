@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import struct
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -51,19 +50,15 @@ from imurehab.protocols import load_profile
 from imurehab.protocols.movella_dot import (
     DEFAULT_SELECTION,
     acknowledge,
-    describe,
     encode_measurement,
-    export_file_data,
     parse_measurement_control,
     payload_mode,
-    recording_payload,
-    select_export_data,
     sync_message,
     uuid,
 )
 from imurehab.virtual.dot_flash import DotFlash
+from imurehab.virtual.dot_service import DotMessageService
 from imurehab.virtual.gatt_spec import CharacteristicSpec, ServiceSpec
-from imurehab.virtual.peripheral import VirtualPeripheral
 from imurehab.virtual.polar_sensor import PolarSource
 
 __all__ = ["STREAM_MODES", "SYNC_DURATION_S", "DotSensor"]
@@ -81,7 +76,7 @@ _TICK_S: Final = 0.01
 _WRAP: Final = 1 << 32
 
 
-class DotSensor(VirtualPeripheral):
+class DotSensor(DotMessageService):
     """A virtual Movella DOT streaming, recording and exporting simulated motion.
 
     Parameters
@@ -336,114 +331,6 @@ class DotSensor(VirtualPeripheral):
         self._mode = None
         if self._export is not None:
             self._export.cancel()
-
-    # --- message service ---------------------------------------------------------------------------
-
-    def _on_message(self, data: bytes) -> None:
-        message = bytes(data)
-        try:
-            info = describe(message, "control")
-        except ProtocolError:
-            raise att.ATT_Error(att.ErrorCode.VALUE_NOT_ALLOWED) from None
-        self.flash.settle(self.newest_k())
-        if info["service"] == "synchronization":
-            self._ack, notes = self._sync(message, info)
-        elif info["service"] == "recording":
-            self._ack, notes = self._recording(message, info)
-        else:
-            self._ack, notes = b"", []
-        if notes:
-            self._require_air().spawn(self._send(notes), name=f"DOT messages {self.address}")
-
-    async def _send(self, messages: Sequence[bytes]) -> None:
-        for m in messages:
-            if self.is_connected:
-                await self.notify(_CHAR["message_notification"], m)
-
-    def _recording(self, message: bytes, info: dict[str, Any]) -> tuple[bytes, list[bytes]]:
-        name, flash = info["message"], self.flash
-        k_now = self.newest_k()
-        busy = "recording" if flash.recording is not None else None
-        if name == "GetState":
-            exporting = self._export is not None and not self._export.done()
-            return acknowledge(message, busy or ("exporting_file_data" if exporting else "idle")), []
-        if name == "StartRecording":
-            ok = flash.start(info["start_utc_s"], info["recording_time_s"], k_now + 1)
-            return acknowledge(message, "success" if ok else "recording"), []
-        if name == "StopRecording":
-            return acknowledge(message, "success" if flash.stop(k_now) else "idle"), []
-        if busy is not None and name != "RequestRecordingTime":
-            return acknowledge(message, busy), []
-        if name == "EraseFlash":
-            flash.erase(info["erase_utc_s"])
-            return acknowledge(message, "success"), [recording_payload("StoreFlashInfoDone")]
-        if name == "RequestRecordingTime":
-            rec = flash.files[-1] if flash.files else None
-            elapsed = 0 if rec is None else round(rec.samples(k_now) / self.rate_hz)
-            times = struct.pack("<IHH", 0 if rec is None else rec.start_utc_s, elapsed, 0)
-            return acknowledge(message, "success"), [recording_payload("RecordingTime", times)]
-        if name == "RequestFlashInfo":
-            return acknowledge(message, "success"), flash.flash_info(k_now)
-        if name == "RequestFileInfo":
-            return acknowledge(message, "success"), flash.file_info(info["file_index"])
-        if name == "SelectExportData":
-            self._selection = tuple(info["selection"])
-            return acknowledge(message, "success"), []
-        if name == "StopExportData":
-            if self._export is not None:
-                self._export.cancel()
-            return acknowledge(message, "success"), []
-        if name in ("RequestFileData", "Retransmission"):
-            index = info["file_index"] if name == "RequestFileData" else self._export_index
-            if flash.file(index) is None:
-                return acknowledge(message, "invalid_command"), [recording_payload("NoRecordingFile")]
-            self._export_index = index
-            if self._export is not None:
-                self._export.cancel()
-            start = info.get("retrans_data_number", 0)
-            self._export = self._require_air().spawn(
-                self._export_file(index, start), name=f"DOT export {index}"
-            )
-            return acknowledge(message, "success"), []
-        return acknowledge(message, "invalid_command"), []
-
-    def export_packets(self, index: int) -> list[bytes]:
-        """The ExportFileData messages of file ``index`` for the current selection, as sent unharmed.
-
-        Parameters
-        ----------
-        index : int
-            File index (from 1).
-        """
-        rec = self.flash.file(index)
-        if rec is None or rec.k_last is None:
-            raise SimulationError(f"no closed recording file {index}")
-        ks = np.arange(rec.k_first, rec.last(rec.k_last) + 1, dtype=np.int64)
-        fields = [f for f in describe(select_export_data(self._selection))["fields"] if f != "timestamp"]
-        times = self.sample_time_us(ks) % _WRAP
-        return export_file_data(
-            np.arange(len(ks)), self._selection, time_us=times, **self.quantities(ks, fields)
-        )
-
-    async def _export_file(self, index: int, start: int) -> None:
-        packets = self.export_packets(index)
-        for n in range(start, len(packets)):
-            if n in self.invalid_data_numbers:
-                packet = recording_payload("ExportFileDataInvalid", struct.pack("<I", n))
-            elif self._rng.random() < self.corrupt:
-                damaged = bytearray(packets[n])
-                damaged[-2] ^= 0x5A
-                packet = bytes(damaged)
-            else:
-                packet = packets[n]
-            if not self.is_connected:
-                return
-            await self.notify(_CHAR["message_notification"], packet)
-            due = [t for t in self._drops if n >= round(t * self.rate_hz)]
-            if due:
-                self._fire_drop(due[0])
-                return
-        await self._send([recording_payload("ExportFileDataDone")])
 
     # --- the sensors' own sync ---------------------------------------------------------------------
 
