@@ -34,16 +34,16 @@ index) are rows of ``n/a``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
 import polars as pl
 
 from imurehab._version import __version__
+from imurehab.export._bids_motion import NA, acq_time, write_json, write_sensor_files, write_text, write_tsv
 from imurehab.export._common import ExportResult, ExportSession, OnSession, read_session_table, run_export
 from imurehab.store import columns as cols
 from imurehab.store import read_table
@@ -54,58 +54,7 @@ BIDS_VERSION: Final = "1.9.0"
 """The BIDS version written in ``dataset_description.json``: the first with the motion datatype."""
 
 NO_TASK: Final = "unspecified"
-_NA: Final = "n/a"
-_SENSOR_FRAME: Final = "sensor"
-_EARTH_FRAME: Final = "ENU"
-_REFERENCE_FRAMES: Final = {
-    "reference_frame": {
-        "Description": "The frame the channel's values are expressed in.",
-        "Levels": {
-            _SENSOR_FRAME: {
-                "Description": "The sensor's own frame, axes as printed on the device (right-handed).",
-                "RotationRule": "right-hand",
-            },
-            _EARTH_FRAME: {
-                "Description": "Earth frame: x east, y north, z up. The quaternion (Hamilton, scalar "
-                "first) rotates sensor-frame vectors into it. Without a magnetometer the heading "
-                "(rotation about z) is relative, not to north.",
-                "RotationRule": "right-hand",
-            },
-        },
-    }
-}
-
-
-class _Channel(NamedTuple):
-    name: str
-    component: str
-    type: str
-    units: str
-    reference_frame: str
-    description: str
-    column: str
-
-
-_AXES: Final = ("x", "y", "z")
-_IMU_CHANNELS: Final = (
-    *(
-        _Channel(f"acc_{a}", a, "ACCEL", "m/s^2", _SENSOR_FRAME, "specific force, gravity included", c)
-        for a, c in zip(_AXES, cols.ACC, strict=True)
-    ),
-    *(
-        _Channel(f"gyr_{a}", a, "GYRO", "rad/s", _SENSOR_FRAME, "angular rate", c)
-        for a, c in zip(_AXES, cols.GYR, strict=True)
-    ),
-)
-_MAG_CHANNELS: Final = tuple(
-    _Channel(f"mag_{a}", a, "MAGN", "uT", _SENSOR_FRAME, "magnetic flux density", c)
-    for a, c in zip(_AXES, cols.MAG, strict=True)
-)
-_ORIENTATION_CHANNELS: Final = tuple(
-    _Channel(f"quat_{a}", f"quat_{a}", "ORNT", _NA, _EARTH_FRAME, "orientation estimated by imurehab", c)
-    for a, c in zip(("w", *_AXES), cols.QUAT, strict=True)
-)
-_LATENCY: Final = _Channel("latency", _NA, "LATENCY", "s", _NA, "time from the first sample", "_latency")
+"""The task label of a session without an exercise."""
 
 
 def bids_labels(ids: Iterable[str]) -> dict[str, str]:
@@ -124,8 +73,8 @@ def bids_labels(ids: Iterable[str]) -> dict[str, str]:
 
     Examples
     --------
-    >>> bids_labels(["s-1", "s_1", "S1x", "001"])
-    {'001': '001', 'S1x': 'S1x', 's-1': 's12', 's_1': 's13'}
+    >>> bids_labels(["s-1", "s_1", "S1", "001"])
+    {'001': '001', 'S1': 'S1', 's-1': 's12', 's_1': 's13'}
     """
     out: dict[str, str] = {}
     used: set[str] = set()
@@ -138,115 +87,6 @@ def bids_labels(ids: Iterable[str]) -> dict[str, str]:
         used.add(label.lower())
         out[name] = label
     return out
-
-
-def _tsv(rows: list[list[str]]) -> str:
-    return "".join("\t".join(row) + "\n" for row in rows)
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="\n")
-    return path
-
-
-def _write_json(path: Path, obj: dict[str, Any]) -> Path:
-    return _write(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
-
-
-def _acq_time(us: int) -> str:
-    """BIDS date-time (``YYYY-MM-DDThh:mm:ss.000000``) of µs since the epoch, UTC."""
-    return pl.Series([us]).cast(pl.Datetime("us", "UTC")).dt.strftime("%Y-%m-%dT%H:%M:%S%.6f")[0]
-
-
-def _sensor_rows(samples: pl.DataFrame, orientation: pl.DataFrame) -> pl.DataFrame:
-    """One row per sample index from the first to the last (lost samples: nulls), with the latency."""
-    first = samples.get_column(cols.SAMPLE_INDEX)[0]
-    n_rows = samples.get_column(cols.SAMPLE_INDEX)[-1] - first + 1
-    t0 = samples.get_column(cols.TIME).dt.epoch("us")[0]
-    since = pl.col(cols.TIME).dt.epoch("us") - t0
-    # Exact decimal seconds from integer µs (s[.000000], as the LATENCY type asks).
-    latency = (since // 1_000_000).cast(pl.String) + "." + (since % 1_000_000).cast(pl.String).str.zfill(6)
-    measured = samples.with_columns(
-        (pl.col(cols.SAMPLE_INDEX) - first).alias("_row"), latency.alias(_LATENCY.column)
-    )
-    if orientation.height:
-        measured = measured.join(orientation.select(cols.TIME, *cols.QUAT), on=cols.TIME, how="left")
-    rows = pl.DataFrame({"_row": pl.int_range(0, n_rows, dtype=pl.Int64, eager=True)})
-    return rows.join(measured, on="_row", how="left", maintain_order="left")
-
-
-def _channels(has_mag: bool, has_orientation: bool) -> list[_Channel]:
-    return [
-        _LATENCY,
-        *_IMU_CHANNELS,
-        *(_MAG_CHANNELS if has_mag else ()),
-        *(_ORIENTATION_CHANNELS if has_orientation else ()),
-    ]
-
-
-def _motion_json(
-    s: ExportSession, meta: dict[str, Any], data: pl.DataFrame, channels: list[_Channel]
-) -> dict:
-    times = data.get_column(cols.TIME).drop_nulls().dt.epoch("us")
-    span_s = (times[-1] - times[0]) / 1e6
-    counts = {kind: sum(c.type == kind for c in channels) for kind in dict.fromkeys(c.type for c in channels)}
-    sidecar: dict[str, Any] = {
-        "TaskName": s.exercise or NO_TASK,
-        "TrackingSystemName": f"{meta[cols.FAMILY]} sensor {meta[cols.SENSOR]}",
-        "SamplingFrequency": meta[cols.RATE_HZ],
-        "SamplingFrequencyEffective": (data.height - 1) / span_s if span_s > 0 else meta[cols.RATE_HZ],
-        "RecordingDuration": span_s,
-        "Manufacturer": meta[cols.FAMILY],
-        "ManufacturersModelName": meta[cols.MODEL] or _NA,
-        "SoftwareVersions": meta[cols.FIRMWARE] or _NA,
-        "DeviceSerialNumber": meta.get(cols.SERIAL) or meta[cols.SENSOR],
-        "TrackedPointsCount": 1,
-        "MotionChannelCount": len(channels),
-        **{f"{kind}ChannelCount": n for kind, n in counts.items()},
-        "MissingValues": _NA,
-        "SubjectArtefactDescription": _NA,
-    }
-    return sidecar
-
-
-def _write_sensor(
-    folder: Path, stem: str, s: ExportSession, meta: dict[str, Any], samples: pl.DataFrame, q: pl.DataFrame
-) -> list[Path]:
-    data = _sensor_rows(samples, q)
-    has_mag = samples.get_column(cols.MAG_X).null_count() < samples.height
-    channels = _channels(has_mag, q.height > 0)
-    segment = s.placements.get(meta[cols.SENSOR])
-    tracked_point = segment or meta[cols.SENSOR]
-    header = [
-        "name",
-        "component",
-        "type",
-        "tracked_point",
-        "units",
-        "placement",
-        "reference_frame",
-        "description",
-    ]
-    placement = segment or _NA
-    rows = [
-        header,
-        *(
-            [c.name, c.component, c.type, tracked_point, c.units, placement, c.reference_frame, c.description]
-            for c in channels
-        ),
-    ]
-    folder.mkdir(parents=True, exist_ok=True)
-    motion_tsv = folder / f"{stem}_motion.tsv"
-    data.select(c.column for c in channels).write_csv(
-        motion_tsv, separator="\t", include_header=False, null_value=_NA, line_terminator="\n"
-    )
-    return [
-        motion_tsv,
-        _write(folder / f"{stem}_channels.tsv", _tsv(rows)),
-        _write_json(folder / f"{stem}_channels.json", _REFERENCE_FRAMES),
-        _write_json(folder / f"{stem}_motion.json", _motion_json(s, meta, data, channels)),
-    ]
 
 
 class _Labels(NamedTuple):
@@ -284,17 +124,18 @@ def _write_session(labels: _Labels, dataset: Path, out: Path, s: ExportSession) 
         if mine.height == 0:
             continue
         q = orientation.filter(pl.col(cols.SENSOR) == sensor) if orientation.height else orientation
-        system = tracksys[s.placements.get(sensor) or sensor]
-        stem = f"sub-{sub}_ses-{ses}_task-{task}_tracksys-{system}"
-        files = _write_sensor(session_dir / "motion", stem, s, meta, mine, q)
-        scans.append([files[0].relative_to(session_dir).as_posix(), _acq_time(_first_us(mine))])
+        segment = s.placements.get(sensor)
+        stem = (
+            session_dir / "motion" / f"sub-{sub}_ses-{ses}_task-{task}_tracksys-{tracksys[segment or sensor]}"
+        )
+        files = write_sensor_files(
+            stem, task_name=s.exercise or NO_TASK, meta=meta, segment=segment, samples=mine, orientation=q
+        )
+        first_us = int(mine.get_column(cols.TIME).dt.epoch("us")[0])
+        scans.append([files[0].relative_to(session_dir).as_posix(), acq_time(first_us)])
         written.extend(files)
-    written.append(_write(session_dir / f"sub-{sub}_ses-{ses}_scans.tsv", _tsv(scans)))
+    written.append(write_tsv(session_dir / f"sub-{sub}_ses-{ses}_scans.tsv", scans))
     return written
-
-
-def _first_us(samples: pl.DataFrame) -> int:
-    return int(samples.get_column(cols.TIME).dt.epoch("us")[0])
 
 
 _README: Final = """\
@@ -318,18 +159,13 @@ def _write_dataset(labels: _Labels, dataset: Path, out: Path, sessions: list[Exp
     }
     subjects = list(dict.fromkeys(s.subject for s in sessions))
     written = [
-        _write_json(out / "dataset_description.json", description),
-        _write(out / "README", _README.format(version=__version__, dataset=dataset.resolve().name)),
-        _write(
+        write_json(out / "dataset_description.json", description),
+        write_text(out / "README", _README.format(version=__version__, dataset=dataset.resolve().name)),
+        write_tsv(
             out / "participants.tsv",
-            _tsv(
-                [
-                    ["participant_id", "imurehab_subject"],
-                    *([f"sub-{labels.subjects[x]}", x] for x in subjects),
-                ]
-            ),
+            [["participant_id", "imurehab_subject"], *([f"sub-{labels.subjects[x]}", x] for x in subjects)],
         ),
-        _write_json(
+        write_json(
             out / "participants.json",
             {"imurehab_subject": {"Description": "The subject's pseudonymous id in the imurehab dataset."}},
         ),
@@ -340,15 +176,15 @@ def _write_dataset(labels: _Labels, dataset: Path, out: Path, sessions: list[Exp
         rows += [
             [
                 f"ses-{labels.sessions[subject][s.session]}",
-                _acq_time(s.start_us),
+                acq_time(s.start_us),
                 s.session,
-                s.exercise or _NA,
+                s.exercise or NA,
             ]
             for s in sessions
             if s.subject == subject
         ]
-        written.append(_write(out / f"sub-{sub}" / f"sub-{sub}_sessions.tsv", _tsv(rows)))
-        written.append(_write_json(out / f"sub-{sub}" / f"sub-{sub}_sessions.json", _SESSIONS_COLUMNS))
+        written.append(write_tsv(out / f"sub-{sub}" / f"sub-{sub}_sessions.tsv", rows))
+        written.append(write_json(out / f"sub-{sub}" / f"sub-{sub}_sessions.json", _SESSIONS_COLUMNS))
     return written
 
 
