@@ -122,7 +122,10 @@ class RepSet:
 
 def _has_results(root: str | os.PathLike[str], subject: str, session: str) -> bool:
     """Whether the session has the results the report reads (``joint_angles`` and ``reps``)."""
-    return all(find_parts(Path(root), t, subject, session) for t in (col.JOINT_ANGLES, col.REPS))
+    try:
+        return all(find_parts(Path(root), t, subject, session) for t in (col.JOINT_ANGLES, col.REPS))
+    except DatasetNotFoundError:  # a table no session has yet
+        return False
 
 
 def _listing(ids: list[str], limit: int = 12) -> str:
