@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 import typer
 from hypothesis import given
