@@ -9,13 +9,17 @@ a following sync fills the live gaps), mapped to UTC with the boot's fitted cloc
 restarts at a reboot; a later boot's indices are shifted so that ``sample_index`` keeps increasing and
 the jump equals the samples the nominal rate would have produced while the device was down.
 
-Polar PMD stream journals (``family`` ``"polar-pmd"`` in their ``meta.json``) are replayed by
+Other families' journals are read by their own modules, registered in :data:`FAMILY_READERS`: each
+finds its journals of a study session (serial → folders) and turns one sensor's folders into rows. Polar
+PMD stream journals (``family`` ``"polar-pmd"`` in their ``meta.json``) are replayed by
 :mod:`imurehab.ble.polar_dataset`: one row per ACC sample, GYRO paired onto it by sample time.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +46,14 @@ from imurehab.types import (
     us_to_datetime,
 )
 
-__all__ = ["SensorSummary", "StudyWrite", "decode_frames", "whole_frames", "write_study"]
+__all__ = [
+    "FAMILY_READERS",
+    "SensorSummary",
+    "StudyWrite",
+    "decode_frames",
+    "whole_frames",
+    "write_study",
+]
 
 
 def whole_frames(data: bytes) -> int:
@@ -311,8 +322,16 @@ def _sensor(
     return samples, summary
 
 
-def _polar_folders(root: JournalRoot, study: tuple[str, str]) -> dict[str, list[Path]]:
-    """The Polar PMD stream journals of a study session, by serial."""
+def polar_folders(root: JournalRoot, study: tuple[str, str]) -> dict[str, list[Path]]:
+    """The Polar PMD stream journals of a study session, by serial.
+
+    Parameters
+    ----------
+    root : JournalRoot
+        The dataset's journal.
+    study : (subject, session)
+        The study session.
+    """
     found: dict[str, list[Path]] = {}
     for kind, folder, meta in root.iter_journals():
         if kind == "stream" and meta.get("family") == POLAR_FAMILY:
@@ -321,7 +340,24 @@ def _polar_folders(root: JournalRoot, study: tuple[str, str]) -> dict[str, list[
     return found
 
 
-def _polar_sensor(serial: str, folders: list[Path]) -> tuple[SensorSamples, SensorSummary]:
+def polar_sensor(root: JournalRoot, serial: str, folders: list[Path]) -> tuple[SensorSamples, SensorSummary]:
+    """One Polar sensor's journals (live streams, offline recordings) as ``samples`` rows.
+
+    Parameters
+    ----------
+    root : JournalRoot
+        The dataset's journal (unused: a Polar clock is fitted from the journals themselves).
+    serial : str
+        The sensor's serial.
+    folders : list of Path
+        Its journals of the study session.
+
+    Raises
+    ------
+    ImurehabError
+        When the journals cannot make rows (no ACC or GYRO samples, mixed kinds).
+    """
+    del root
     replay = replay_journals(folders)
     rows = polar_rows(replay, serial)
     boots = sorted(rows.clocks)
@@ -360,6 +396,28 @@ def _polar_sensor(serial: str, folders: list[Path]) -> tuple[SensorSamples, Sens
     return samples, summary
 
 
+FolderFinder = Callable[[JournalRoot, tuple[str, str]], dict[str, list[Path]]]
+"""``(root, study) → {serial: folders}``: a family's journals of a study session."""
+SensorReader = Callable[[JournalRoot, str, list[Path]], tuple[SensorSamples, SensorSummary]]
+"""``(root, serial, folders) → (rows, summary)``: one sensor's journals as rows; raises ImurehabError."""
+
+FAMILY_READERS: dict[str, tuple[str, str]] = {
+    "polar-pmd": ("imurehab.ble.dataset:polar_folders", "imurehab.ble.dataset:polar_sensor"),
+    "movella-dot": ("imurehab.ble.dot_export:export_folders", "imurehab.ble.dot_dataset:dot_sensor"),
+}
+"""Families other than OSP whose journals :func:`write_study` reads: family → (finder, reader), each
+``module:function`` (a :data:`FolderFinder` and a :data:`SensorReader`), imported when first used."""
+
+
+def _family_reader(family: str) -> tuple[FolderFinder, SensorReader]:
+    def load(spec: str) -> Any:
+        module, _, name = spec.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+    find, read = FAMILY_READERS[family]
+    return load(find), load(read)
+
+
 def write_study(root: JournalRoot, study: tuple[str, str], *, exercise: str | None = None) -> StudyWrite:
     """Decode every journal of a study session and (re)write its ``samples`` and ``sessions`` partitions.
 
@@ -379,16 +437,18 @@ def write_study(root: JournalRoot, study: tuple[str, str], *, exercise: str | No
         could not be written carries its ``error`` and is left out of the partition.
     """
     sensors, summaries = [], {}
-    osp = sorted(_pieces(root, study).items())
-    polar = sorted(_polar_folders(root, study).items())
-    for serial, found in [*osp, *polar]:
-        models: dict[int, ClockModel] = {}
+    # Each sensor: its clock measurements (OSP) and how its rows are made.
+    work: list[tuple[str, dict[int, ClockModel], Callable[[], tuple[SensorSamples, SensorSummary]]]] = []
+    for serial, pieces in sorted(_pieces(root, study).items()):
+        models = ClockLog(root.device_dir(serial) / "clock.jsonl").models()
+        work.append((serial, models, lambda s=serial, p=pieces, m=models: _sensor(s, p, m)))
+    for family in FAMILY_READERS:
+        find, read = _family_reader(family)
+        for serial, folders in sorted(find(root, study).items()):
+            work.append((serial, {}, lambda s=serial, f=folders, r=read: r(root, s, f)))  # type: ignore[misc]
+    for serial, models, make in work:
         try:
-            if isinstance(found[0], _Piece):
-                models = ClockLog(root.device_dir(serial) / "clock.jsonl").models()
-                samples, summary = _sensor(serial, found, models)  # type: ignore[arg-type]
-            else:
-                samples, summary = _polar_sensor(serial, found)  # type: ignore[arg-type]
+            samples, summary = make()
         except ImurehabError as err:
             summaries[serial] = SensorSummary(safe_name(serial), error=str(err))
             continue
