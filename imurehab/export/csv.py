@@ -14,8 +14,9 @@ the shortest decimal text that reads back to the same float. Column names:
 - a list (the flags of a rep) is one text field, the items joined by ``;``.
 - a missing value (null) is an empty field; NaN is ``NaN``.
 
-``sessions.csv`` is the session's ``sessions`` row as one row per sensor: session fields, then the
-sensor's placement (``segment``) and settings (the fitted device clocks are left out).
+``sessions.csv`` is the session's ``sessions`` row as one row per sensor: subject, session, start and
+end, exercise, then the sensor's settings and placement (``segment``); the fitted device clocks are left
+out.
 :func:`read_csv_table` reads a table file back into the canonical columns.
 """
 
@@ -160,6 +161,8 @@ def _sessions_rows(s: ExportSession) -> pl.DataFrame:
         for meta in s.sensors
     ]
     session = {
+        cols.SUBJECT: s.subject,
+        cols.SESSION: s.session,
         f"{cols.START_TIME}_utc": s.start_us,
         f"{cols.END_TIME}_utc": s.end_us,
         cols.EXERCISE: s.exercise,

@@ -72,10 +72,12 @@ def test_export_writes_each_table_of_each_session(tmp_path):
     stored = read_table(ds, cols.SAMPLES, subject="001", session="s1").drop(cols.SUBJECT, cols.SESSION)
     back = read_csv_table(tmp_path / "out" / "001" / "s1" / "samples.csv", cols.SAMPLES)
     assert_frame_equal(back, stored.sort(cols.SENSOR, cols.TIME).collect(), check_exact=True)
-    sessions = pl.read_csv(tmp_path / "out" / "001" / "s1" / "sessions.csv")
-    assert sessions.select("sensor", "segment", "rate_hz", "n_samples").rows() == [
-        ("T1", "thigh_right", 100.0, 296),
-        ("S1", "shank_right", 100.0, 300),
+    sessions = pl.read_csv(
+        tmp_path / "out" / "001" / "s1" / "sessions.csv", schema_overrides={"subject": pl.String}
+    )
+    assert sessions.select("subject", "session", "sensor", "segment", "rate_hz", "n_samples").rows() == [
+        ("001", "s1", "T1", "thigh_right", 100.0, 296),
+        ("001", "s1", "S1", "shank_right", 100.0, 300),
     ]
     assert sessions.get_column("start_time_utc").to_list() == ["2026-05-04T08:30:00.000000Z"] * 2
 
