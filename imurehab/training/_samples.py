@@ -2,10 +2,12 @@
 
 The load needs four columns (``time``, ``acc_x..z``) of one sensor at a time. They are read with
 pyarrow row group by row group, on the calling thread (the caller runs sessions side by side), and
-copied once into the arrays the metrics take: times as int64 µs and specific force as a C-ordered
-(n, 3) float64 array. The ``sensor`` column is read only for row groups whose statistics say they hold
-more than one sensor (files are sorted by sensor and time, so that is at most one row group per sensor
-boundary), and then as dictionary indices, never as strings.
+copied once into the arrays the metrics take: times as int64 µs and specific force as a
+Fortran-ordered (n, 3) float64 array (its columns contiguous, so each column is one plain copy). The
+``sensor`` column is read only for row groups whose statistics say they hold more than one sensor
+(files are sorted by sensor and time, so that is at most one row group per sensor boundary), and then
+as dictionary indices, never as strings; the sensor's rows there are copied as slices (one range in a
+sorted file).
 
 Inside :func:`reuse_buffers` (each of the load's worker threads runs there) a thread's reads fill the
 same two arrays again instead of allocating new ones, as long as nothing else still holds the previous
@@ -35,23 +37,30 @@ from imurehab.store import columns as cols
 from imurehab.store import schema as sc
 
 _DATA_COLUMNS = (cols.TIME, *cols.ACC)
+# Row ranges (start, stop) of a row group, shape (k, 2): a sensor's rows are one range in sorted files.
+_Rows = npt.NDArray[np.intp]
 _local = threading.local()
 
 
+def _empty(n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Uninitialised times (n,) and specific force (n, 3), Fortran-ordered."""
+    return np.empty(n, dtype=np.int64), np.empty((n, 3), order="F")
+
+
 class _Buffers:
-    """A thread's reusable output arrays (time, acc), with room for ``capacity`` rows."""
+    """A thread's reusable output arrays: times and the three specific-force columns, one after another."""
 
     def __init__(self) -> None:
         self.time = np.empty(0, dtype=np.int64)
-        self.acc = np.empty((0, 3))
+        self.acc = np.empty(0)
 
     def take(self, n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         # 2 references each = this attribute + getrefcount's argument: no view handed out earlier is alive
         free = sys.getrefcount(self.time) == 2 and sys.getrefcount(self.acc) == 2
         if not free or self.time.shape[0] < n:
-            self.time = np.empty(n, dtype=np.int64)
-            self.acc = np.empty((n, 3))
-        return self.time[:n], self.acc[:n]
+            self.time, self.acc = np.empty(n, dtype=np.int64), np.empty(3 * n)
+        # the first 3n values as three columns of n: a Fortran-ordered (n, 3) view
+        return self.time[:n], self.acc[: 3 * n].reshape(3, n).T
 
 
 def start_reusing_buffers() -> None:
@@ -162,9 +171,9 @@ class SessionSamples:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _selection(self, sensor: str) -> list[tuple[_Part, int, npt.NDArray[np.bool_] | None]]:
-        """(part, row group, row mask or None for all rows) of every row group holding ``sensor``."""
-        chosen = []
+    def _selection(self, sensor: str) -> list[tuple[_Part, int, _Rows | None]]:
+        """(part, row group, its row ranges holding ``sensor`` or None for all) of the groups holding it."""
+        chosen: list[tuple[_Part, int, _Rows | None]] = []
         for part in self._parts:
             for g, (low, high) in enumerate(part.ranges):
                 if low is not None and high is not None and not (low <= sensor <= high):
@@ -175,7 +184,7 @@ class SessionSamples:
                 column = part.file.read_row_group(g, columns=[cols.SENSOR], use_threads=False).column(0)
                 mask = np.concatenate([_is(chunk, sensor) for chunk in column.chunks] or [np.zeros(0, bool)])
                 if mask.any():
-                    chosen.append((part, g, mask))
+                    chosen.append((part, g, _ranges(mask)))
         return chosen
 
     def _row_groups(self, part: _Part, groups: list[int], *, shared: bool) -> pa.Table:
@@ -199,50 +208,63 @@ class SessionSamples:
         -------
         time_us : numpy.ndarray of int64, shape (N,)
             Sample times [µs since 1970-01-01 UTC].
-        acc_mps2 : numpy.ndarray of float64, shape (N, 3), C-ordered
+        acc_mps2 : numpy.ndarray of float64, shape (N, 3), Fortran-ordered
             Specific force ``acc_x, acc_y, acc_z`` [m/s²].
         """
         selection = self._selection(sensor)
         n = sum(
-            part.file.metadata.row_group(g).num_rows if mask is None else int(mask.sum())
-            for part, g, mask in selection
+            part.file.metadata.row_group(g).num_rows if rows is None else int((rows[:, 1] - rows[:, 0]).sum())
+            for part, g, rows in selection
         )
         buffers: _Buffers | None = getattr(_local, "buffers", None)
         if buffers is None:
-            time_us, acc = np.empty(n, dtype=np.int64), np.empty((n, 3))
+            time_us, acc = _empty(n)
         else:
             time_us, acc = buffers.take(n)
         at = 0
-        for part, groups, mask in _runs(selection):
-            table = self._row_groups(part, groups, shared=mask is not None)
+        for part, groups, rows in _runs(selection):
+            table = self._row_groups(part, groups, shared=rows is not None)
             for k, name in enumerate(_DATA_COLUMNS):
                 target = time_us if k == 0 else acc[:, k - 1]
                 pos = at
-                chunks = _chunks(table.column(name), part.path, name)
-                if mask is not None:
-                    chunks = [np.concatenate(chunks)[mask]]
-                for values in chunks:
+                for values in _pieces(_chunks(table.column(name), part.path, name), rows):
                     target[pos : pos + values.shape[0]] = values
                     pos += values.shape[0]
             at = pos
             del table
         if n > 1 and not (time_us[1:] >= time_us[:-1]).all():
             order = np.argsort(time_us, kind="stable")  # a partition appended to in several parts
-            time_us, acc = time_us[order], acc[order]
+            time_us, acc = time_us[order], np.asfortranarray(acc[order])
         return time_us, acc
 
 
 def _runs(
-    selection: list[tuple[_Part, int, npt.NDArray[np.bool_] | None]],
-) -> list[tuple[_Part, list[int], npt.NDArray[np.bool_] | None]]:
-    """Consecutive whole row groups of one part merged into one read; a masked row group alone."""
-    runs: list[tuple[_Part, list[int], npt.NDArray[np.bool_] | None]] = []
-    for part, g, mask in selection:
-        if mask is None and runs and runs[-1][0] is part and runs[-1][2] is None:
+    selection: list[tuple[_Part, int, _Rows | None]],
+) -> list[tuple[_Part, list[int], _Rows | None]]:
+    """Consecutive whole row groups of one part merged into one read; a partly selected row group alone."""
+    runs: list[tuple[_Part, list[int], _Rows | None]] = []
+    for part, g, rows in selection:
+        if rows is None and runs and runs[-1][0] is part and runs[-1][2] is None:
             runs[-1][1].append(g)
         else:
-            runs.append((part, [g], mask))
+            runs.append((part, [g], rows))
     return runs
+
+
+def _ranges(mask: npt.NDArray[np.bool_]) -> _Rows:
+    """The runs of True in ``mask`` as (start, stop) row pairs, shape (k, 2)."""
+    edges = np.flatnonzero(np.diff(mask, prepend=False, append=False))
+    return edges.reshape(-1, 2)
+
+
+def _pieces(chunks: list[np.ndarray], rows: _Rows | None) -> Iterator[np.ndarray]:
+    """The chunks' values in order, or only the row ranges ``rows`` of their concatenation (as slices)."""
+    if rows is None:
+        yield from chunks
+        return
+    values = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    for start, stop in rows:
+        yield values[start:stop]
 
 
 def _is(chunk: pa.Array, sensor: str) -> npt.NDArray[np.bool_]:

@@ -70,7 +70,7 @@ def test_each_sensor_reads_what_polars_reads(tmp_path_factory, monkeypatch, coun
             want_time, want_acc = expected(root, sensor)
             np.testing.assert_array_equal(time_us, want_time)
             np.testing.assert_array_equal(acc, want_acc)
-            assert acc.flags.c_contiguous and acc.dtype == np.float64 and time_us.dtype == np.int64
+            assert acc.flags.f_contiguous and acc.dtype == np.float64 and time_us.dtype == np.int64
 
 
 def test_a_row_group_shared_by_two_sensors_is_decoded_once(tmp_path, monkeypatch):
@@ -128,3 +128,16 @@ def test_reused_buffers_never_overwrite_arrays_someone_keeps(tmp_path):
         want_time, want_acc = expected(tmp_path, sensor)
         np.testing.assert_array_equal(time_us, want_time)
         np.testing.assert_array_equal(acc, want_acc)
+
+
+@given(st.lists(st.booleans(), max_size=60))
+def test_row_ranges_cover_exactly_the_selected_rows(mask):
+    from imurehab.training._samples import _ranges
+
+    rows = _ranges(np.array(mask, dtype=bool))
+    rebuilt = np.zeros(len(mask), dtype=bool)
+    for start, stop in rows:
+        assert start < stop
+        rebuilt[start:stop] = True
+    np.testing.assert_array_equal(rebuilt, mask)
+    assert rows.shape == (int(np.sum(np.diff(np.array([False, *mask, False]).astype(int)) == 1)), 2)

@@ -12,8 +12,14 @@ IntArray = npt.NDArray[np.int64]
 
 
 def check_acc(acc_mps2: npt.ArrayLike) -> FloatArray:
-    """``acc_mps2`` as a C-contiguous float64 (N, 3) array with finite values, N ≥ 1."""
-    acc = np.ascontiguousarray(acc_mps2, dtype=np.float64)
+    """``acc_mps2`` as a contiguous float64 (N, 3) array with finite values, N ≥ 1.
+
+    C- and Fortran-ordered arrays are taken as they are (a dataset's columns are read into a
+    Fortran-ordered array, whose columns are contiguous); any other layout is copied to C order.
+    """
+    acc = np.asarray(acc_mps2, dtype=np.float64)
+    if not (acc.flags.c_contiguous or acc.flags.f_contiguous):
+        acc = np.ascontiguousarray(acc)
     if acc.ndim != 2 or acc.shape[1] != 3:
         raise ShapeError(f"must have shape (N, 3), got {acc.shape}", column="acc_mps2")
     if acc.shape[0] == 0:
