@@ -11,9 +11,9 @@ Examples
 >>> export_bids("data", "data-bids", subject="001")  # doctest: +SKIP
 """
 
-from imurehab.export._common import ExportResult
+from imurehab.export._common import ExportResult, ExportSession
 from imurehab.export.bids import export_bids
 from imurehab.export.csv import export_csv
 from imurehab.export.opensense import export_opensense
 
-__all__ = ["ExportResult", "export_bids", "export_csv", "export_opensense"]
+__all__ = ["ExportResult", "ExportSession", "export_bids", "export_csv", "export_opensense"]

@@ -128,7 +128,8 @@ def orientation_table(
         sensors' recordings do not overlap in time.
     """
     rates = {m[cols.SENSOR]: m[cols.RATE_HZ] for m in s.sensors}
-    sensors = [m[cols.SENSOR] for m in s.sensors if m[cols.SENSOR] in set(orientation[cols.SENSOR])]
+    present = set(orientation.get_column(cols.SENSOR))
+    sensors = [m[cols.SENSOR] for m in s.sensors if m[cols.SENSOR] in present]
     if not sensors:
         raise DataValidationError(f"session {s.subject}/{s.session}: no orientation rows of its sensors")
     names = _column_names(s, sensors, bodies)

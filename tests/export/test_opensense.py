@@ -12,8 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from imurehab.errors import DatasetNotFoundError, DataValidationError
-from imurehab.export import export_opensense
-from imurehab.export._common import ExportSession
+from imurehab.export import ExportSession, export_opensense
 from imurehab.export.opensense import orientation_table
 from imurehab.quaternion import quat_rotate
 from imurehab.store import columns as cols
