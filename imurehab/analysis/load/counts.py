@@ -148,12 +148,8 @@ def _counts_10hz(x30, out):
             y0 = (fir - older) - a1 * y1
             x7, x6, x5, x4, x3, x2, x1 = x6, x5, x4, x3, x2, x1, x0
             y7, y6, y5, y4, y3, y2, y1 = y6, y5, y4, y3, y2, y1, y0
-            v = abs(y0 * _GAIN)
-            if v < _MIN_COUNT:
-                v = 0.0
-            elif v > _MAX_COUNT:
-                v = _MAX_COUNT
-            total += math.floor(v)
+            v = min(abs(y0 * _GAIN), _MAX_COUNT)
+            total += math.floor(v) if v >= _MIN_COUNT else 0.0  # a select, not a mispredicted branch
             phase += 1
             if phase == 3:
                 out[n // 3, c] = math.floor(total / 3.0)

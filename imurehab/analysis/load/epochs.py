@@ -60,7 +60,8 @@ def magnitude_g(acc, out):
         out[i] = math.sqrt(acc[i, 0] * acc[i, 0] + acc[i, 1] * acc[i, 1] + acc[i, 2] * acc[i, 2]) * k
 
 
-@njit(cache=True, nogil=True)
+# Sums in any order (vectorised): the result differs from a sequential sum by a few ulp (< 1e-14 relative).
+@njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
 def enmo_mad_epochs(r, bounds, wbounds, out):
     """Sums per epoch into ``out`` (E, 2): Σ max(r − 1, 0) and Σ over windows of n_w · MAD_w [g].
 
@@ -73,13 +74,16 @@ def enmo_mad_epochs(r, bounds, wbounds, out):
         while w < wbounds.shape[0] - 1 and wbounds[w] < bounds[e + 1]:
             a, b = wbounds[w], wbounds[w + 1]
             total = 0.0
+            above = 0.0
             for i in range(a, b):
                 total += r[i]
-                if r[i] > 1.0:
-                    enmo += r[i] - 1.0
+                above += max(r[i] - 1.0, 0.0)
             mean = total / (b - a)
+            deviation = 0.0
             for i in range(a, b):
-                mad += abs(r[i] - mean)
+                deviation += abs(r[i] - mean)
+            enmo += above
+            mad += deviation
             w += 1
         out[e, 0] = enmo
         out[e, 1] = mad
