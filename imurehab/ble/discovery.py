@@ -28,7 +28,14 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 
 from imurehab.protocols import FAMILY_MODULES, load_profile
 
-__all__ = ["DiscoveredDevice", "discover", "family_signatures", "find_devices", "identify_family"]
+__all__ = [
+    "DiscoveredDevice",
+    "discover",
+    "family_signatures",
+    "find_devices",
+    "find_families",
+    "identify_family",
+]
 
 _BATTERY_SERVICE: Final = "0000180f-0000-1000-8000-00805f9b34fb"
 _BASE_UUID: Final = "-0000-1000-8000-00805f9b34fb"
@@ -154,6 +161,31 @@ async def discover(
     )
 
 
+async def _scan_for(
+    addresses: Sequence[str], scanner_backend: type[BaseBleakScanner] | None, timeout: float
+) -> dict[str, tuple[BLEDevice, AdvertisementData] | None]:
+    """Scan until every address was seen, or ``timeout``: each address as given → what advertised."""
+    wanted = {a.upper(): a for a in addresses}
+    found: dict[str, tuple[BLEDevice, AdvertisementData] | None] = dict.fromkeys(addresses)
+    complete = asyncio.Event()
+
+    def on_advertisement(device: BLEDevice, adv: AdvertisementData) -> None:
+        given = wanted.get(device.address.upper())
+        if given is not None and found[given] is None:
+            found[given] = (device, adv)
+            if all(v is not None for v in found.values()):
+                complete.set()
+
+    if not addresses:
+        return found
+    async with BleakScanner(on_advertisement, backend=scanner_backend):
+        try:
+            await asyncio.wait_for(complete.wait(), timeout)
+        except TimeoutError:
+            pass
+    return found
+
+
 async def find_devices(
     addresses: Sequence[str], *, scanner_backend: type[BaseBleakScanner] | None = None, timeout: float = 10.0
 ) -> dict[str, BLEDevice | None]:
@@ -173,22 +205,29 @@ async def find_devices(
     dict
         Each address as given → its :class:`~bleak.backends.device.BLEDevice`, or None if not seen.
     """
-    wanted = {a.upper(): a for a in addresses}
-    found: dict[str, BLEDevice | None] = dict.fromkeys(addresses)
-    complete = asyncio.Event()
+    seen = await _scan_for(addresses, scanner_backend, timeout)
+    return {a: None if v is None else v[0] for a, v in seen.items()}
 
-    def on_advertisement(device: BLEDevice, _adv: AdvertisementData) -> None:
-        given = wanted.get(device.address.upper())
-        if given is not None and found[given] is None:
-            found[given] = device
-            if all(v is not None for v in found.values()):
-                complete.set()
 
-    if not addresses:
-        return found
-    async with BleakScanner(on_advertisement, backend=scanner_backend):
-        try:
-            await asyncio.wait_for(complete.wait(), timeout)
-        except TimeoutError:
-            pass
-    return found
+async def find_families(
+    addresses: Sequence[str], *, scanner_backend: type[BaseBleakScanner] | None = None, timeout: float = 10.0
+) -> dict[str, str | None]:
+    """Scan until every address was seen, or ``timeout``, and tell each one's family from its advertisement.
+
+    Parameters
+    ----------
+    addresses : sequence of str
+        Addresses wanted (any case).
+    scanner_backend : type or None
+        bleak scanner backend class (None: the platform's).
+    timeout : float
+        Longest scan [s].
+
+    Returns
+    -------
+    dict
+        Each address as given → its family (see :func:`identify_family`), or None if not seen or not
+        recognised.
+    """
+    seen = await _scan_for(addresses, scanner_backend, timeout)
+    return {a: None if v is None else _described(*v).family for a, v in seen.items()}

@@ -29,7 +29,7 @@ from bleak.backends.client import BaseBleakClient
 from imurehab.ble.clock import ClockModel, host_time_us
 from imurehab.ble.connection import Link, RetryPolicy
 from imurehab.ble.dataset import write_study
-from imurehab.ble.family import LiveDriver, LiveFrame, family_from_services, make_driver
+from imurehab.ble.family import LIVE_FAMILIES, LiveDriver, LiveFrame, family_from_services, make_driver
 from imurehab.ble.files import safe_name
 from imurehab.ble.layout import JournalRoot, StreamJournal, default_session_id
 from imurehab.ble.polar import PolarRequest
@@ -97,6 +97,7 @@ class _DeviceStream:
         *,
         family: str | None,
         polar: PolarRequest | None,
+        requests: Mapping[str, object],
         policy: RetryPolicy,
         backend: type[BaseBleakClient] | None,
         on_samples: SamplesCallback | None,
@@ -105,13 +106,15 @@ class _DeviceStream:
     ) -> None:
         self.root, self.study, self.policy, self.log = root, study, policy, log
         self.on_samples, self.stopping, self.polar = on_samples, stopping, polar
+        self.requests = requests
         self.report = StreamSensorReport(address, family=family)
         self.link = Link(address, backend=backend, policy=policy)
         self.driver: LiveDriver | None = None if family is None else self._new_driver(family)
         self._journal: StreamJournal | None = None
 
     def _new_driver(self, family: str) -> LiveDriver:
-        driver = make_driver(family, self.link, self.policy, polar=self.polar)
+        request = self.requests.get(family)
+        driver = make_driver(family, self.link, self.policy, request=request, polar=self.polar)
         driver.on_frame = self._on_frame
         return driver
 
@@ -122,7 +125,7 @@ class _DeviceStream:
             family = family_from_services(self.link.service_uuids)
             if family is None:
                 raise BleError(
-                    "no service of a family imurehab streams from (OSP, Polar PMD)",
+                    f"no service of a family imurehab streams from ({', '.join(LIVE_FAMILIES)})",
                     address=self.report.address,
                     reason="unsupported",
                 )
@@ -254,8 +257,9 @@ async def stream(
     log: bool = False,
     families: Mapping[str, str] | None = None,
     polar: PolarRequest | None = None,
+    requests: Mapping[str, object] | None = None,
 ) -> StreamReport:
-    """Stream live from several sensors (OSP, Polar PMD) at once into a dataset, counting every gap exactly.
+    """Stream live from several sensors of any live family at once into a dataset, counting every gap exactly.
 
     Parameters
     ----------
@@ -281,11 +285,14 @@ async def stream(
         later :func:`~imurehab.ble.sync` with the same study ids fills every live gap from the log
         (OSP only; Polar sensors keep no log this way).
     families : mapping of str to str, optional
-        Address → family (``"osp"``, ``"polar-pmd"``); a sensor not listed is recognised from its GATT
-        services at its first connect.
+        Address → family (one of :data:`~imurehab.ble.family.LIVE_FAMILIES`); a sensor not listed is
+        recognised from its GATT services at its first connect.
     polar : PolarRequest, optional
         Rates and ranges asked of Polar sensors (the closest offered are used; default ACC and GYRO at
         52 Hz, ±8 g and ±2000 deg/s).
+    requests : mapping of str to object, optional
+        Family → that family's request (e.g. ``{"movesense-gsp": MovesenseRequest("IMU6", 104),
+        "movella-dot": DotRequest(payload_mode=21, rate_hz=60)}``); a family not listed gets its default.
 
     Returns
     -------
@@ -314,6 +321,7 @@ async def stream(
                 study,
                 family=_family_of(address, families),
                 polar=polar,
+                requests=dict(requests or {}),
                 policy=policy,
                 backend=client_backend,
                 on_samples=on_samples,

@@ -28,9 +28,10 @@ sensors go on. Only a problem with the output folder as a whole (another process
 from __future__ import annotations
 
 import asyncio
+import importlib
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bleak.backends.client import BaseBleakClient
@@ -38,17 +39,122 @@ from bleak.backends.scanner import BaseBleakScanner
 
 from imurehab.ble.connection import RetryPolicy
 from imurehab.ble.dataset import write_study
-from imurehab.ble.discovery import find_devices
+from imurehab.ble.discovery import find_devices, find_families
 from imurehab.ble.download import LogDownload, ProgressCallback
 from imurehab.ble.layout import JournalRoot, default_session_id
 from imurehab.ble.rendezvous import Rendezvous
 from imurehab.ble.report import SyncReport
 from imurehab.errors import ImurehabError, StoreError
 
-__all__ = ["sync"]
+__all__ = ["SYNC_FAMILIES", "sync", "sync_osp"]
+
+SYNC_FAMILIES: dict[str, str] = {
+    "osp": "imurehab.ble.sync:sync_osp",
+    "polar-pmd": "imurehab.ble.polar_offline:sync_polar",
+    "movesense-gsp": "imurehab.ble.movesense_sync:sync_movesense",
+    "movella-dot": "imurehab.ble.dot_sync:sync_dot",
+}
+"""Each family's sync, as ``module:function`` with the signature of :func:`sync_osp`."""
 
 
 async def sync(
+    addresses: Sequence[str],
+    out: str | Path,
+    *,
+    client_backend: type[BaseBleakClient] | None = None,
+    scanner_backend: type[BaseBleakScanner] | None = None,
+    erase: bool = False,
+    progress: ProgressCallback | None = None,
+    subject: str | None = None,
+    session: str | None = None,
+    policy: RetryPolicy | None = None,
+    families: Mapping[str, str] | None = None,
+) -> SyncReport:
+    """Download what every sensor logged, verified, into one study session of a dataset; any family.
+
+    The sensors are grouped by family and each group is synced by its family's sync
+    (:data:`SYNC_FAMILIES`; OSP: :func:`sync_osp`, Polar: :func:`~imurehab.ble.polar_offline.sync_polar`,
+    Movesense: :func:`~imurehab.ble.movesense_sync.sync_movesense`, Movella DOT:
+    :func:`~imurehab.ble.dot_sync.sync_dot`), one group after the other into the same study session
+    (a dataset folder is written by one run at a time). Each family's sync rewrites the session's
+    partitions from the journals of every family, so the last one leaves them whole.
+
+    Parameters
+    ----------
+    addresses : sequence of str
+        Sensor addresses (as the platform names them).
+    out : str or Path
+        Dataset root (the raw journal goes to ``<out>/_journal/``).
+    client_backend, scanner_backend : type or None
+        bleak backend classes (None: the platform's).
+    erase : bool
+        Erase what was downloaded from each sensor once it is verified whole.
+    progress : callable, optional
+        Called with :class:`~imurehab.ble.report.SyncProgress` events.
+    subject, session : str, optional
+        Study ids (see :func:`sync_osp`); the first family's run decides them for the others.
+    policy : RetryPolicy, optional
+        Retry limits and timeouts.
+    families : mapping of str to str, optional
+        Address → family. Default: told from each sensor's advertisement (a scan first); a sensor not
+        seen or not recognised goes to the OSP sync, which reports it.
+
+    Returns
+    -------
+    SyncReport
+        One :class:`~imurehab.ble.report.SensorReport` per address, in the order given; the paths
+        written; the first write error of any family.
+
+    Raises
+    ------
+    JournalError
+        ``busy`` when another process is writing to ``out``.
+    """
+    policy = policy or RetryPolicy()
+    started = time.monotonic()
+    wanted = list(dict.fromkeys(addresses))
+    with JournalRoot(Path(out)).locked():
+        pass  # a folder another process writes to is refused before any scan (each family's run locks it)
+    if families is None:
+        found = await find_families(wanted, scanner_backend=scanner_backend, timeout=policy.scan_timeout_s)
+    else:
+        found = {a: families.get(a) or families.get(a.upper()) for a in wanted}
+    groups: dict[str, list[str]] = {}
+    for address in wanted:
+        family = found.get(address)
+        groups.setdefault(family if family in SYNC_FAMILIES else "osp", []).append(address)
+    reports: list[SyncReport] = []
+    for family in sorted(groups, key=lambda f: (f != "osp", f)):
+        module, _, name = SYNC_FAMILIES[family].partition(":")
+        run = getattr(importlib.import_module(module), name)
+        report = await run(
+            groups[family],
+            out,
+            client_backend=client_backend,
+            scanner_backend=scanner_backend,
+            erase=erase,
+            progress=progress,
+            subject=subject,
+            session=session,
+            policy=policy,
+        )
+        subject, session = report.subject, report.session
+        reports.append(report)
+    if len(reports) == 1:
+        return reports[0]
+    by_address = {s.address: s for r in reports for s in r.sensors}
+    return SyncReport(
+        Path(out),
+        reports[-1].subject,
+        reports[-1].session,
+        sensors=[by_address[a] for a in wanted],
+        paths=list(dict.fromkeys(p for r in reports for p in r.paths)),
+        elapsed_s=time.monotonic() - started,
+        write_error=next((r.write_error for r in reports if r.write_error is not None), None),
+    )
+
+
+async def sync_osp(
     addresses: Sequence[str],
     out: str | Path,
     *,

@@ -29,8 +29,12 @@ Examples
 from imurehab.virtual._radio import Airtime
 from imurehab.virtual.air import VirtualAir, current_air
 from imurehab.virtual.bumble_backend import VirtualBleakClient, VirtualBleakScanner
+from imurehab.virtual.dot_scenario import DotScenario
+from imurehab.virtual.dot_sensor import DotSensor
 from imurehab.virtual.faults import DroppedNotification, FaultPlan, LinkStats
 from imurehab.virtual.gatt_spec import CharacteristicSpec, ServiceSpec
+from imurehab.virtual.movesense_scenario import MovesenseScenario
+from imurehab.virtual.movesense_sensor import MovesenseSensor
 from imurehab.virtual.osp_faults import Fault, parse_fault
 from imurehab.virtual.osp_sensor import OspSensor
 from imurehab.virtual.osp_stats import OspDeviceStats
@@ -42,10 +46,14 @@ from imurehab.virtual.scenario import VirtualScenario
 __all__ = [
     "Airtime",
     "CharacteristicSpec",
+    "DotScenario",
+    "DotSensor",
     "DroppedNotification",
     "Fault",
     "FaultPlan",
     "LinkStats",
+    "MovesenseScenario",
+    "MovesenseSensor",
     "OspDeviceStats",
     "OspSensor",
     "PolarScenario",
