@@ -21,16 +21,9 @@ import polars as pl
 
 from imurehab._version import __version__
 from imurehab.report.html import Section, html_page
-from imurehab.report.physio_data import (
-    RepSet,
-    SessionRef,
-    calibration_quality,
-    find_session,
-    rep_sets,
-    sensor_quality,
-    set_angles,
-)
+from imurehab.report.physio_data import RepSet, SessionRef, find_session, rep_sets, set_angles
 from imurehab.report.physio_figures import angle_figure, progress_figure, rom_figure
+from imurehab.report.physio_quality import calibration_quality, sensor_quality
 from imurehab.report.physio_tables import (
     calibration_table,
     flag_table,
@@ -72,9 +65,9 @@ class PhysioReport:
     history : tuple of RepSet
         Every set of the same exercises, joints and sides up to this session, oldest first (progress).
     sensors : polars.DataFrame
-        Data quality per sensor (:func:`~imurehab.report.physio_data.sensor_quality`).
+        Data quality per sensor (:func:`~imurehab.report.physio_quality.sensor_quality`).
     calibration : polars.DataFrame
-        Calibration quality per joint (:func:`~imurehab.report.physio_data.calibration_quality`).
+        Calibration quality per joint (:func:`~imurehab.report.physio_quality.calibration_quality`).
     notes : tuple of str
         What processing could not do, where the results record it.
     html : str

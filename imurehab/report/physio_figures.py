@@ -54,7 +54,7 @@ def envelope(
     --------
     >>> t = np.arange(10.0)
     >>> envelope(t, t % 3, max_points=4)
-    (array([1. , 1. , 6.5, 6.5]), array([0., 2., 0., 2.]))
+    (array([2., 2., 7., 7.]), array([0., 2., 0., 2.]))
     """
     n = len(t)
     if n <= max_points:

@@ -272,12 +272,12 @@ def _bool(value: bool | None, yes: str, no: str) -> str:
 
 
 def sensor_table(sensors: pl.DataFrame) -> pl.DataFrame:
-    """The sensors' data quality as text (:func:`~imurehab.report.physio_data.sensor_quality` rows).
+    """The sensors' data quality as text (:func:`~imurehab.report.physio_quality.sensor_quality` rows).
 
     Parameters
     ----------
     sensors : polars.DataFrame
-        From :func:`~imurehab.report.physio_data.sensor_quality`.
+        From :func:`~imurehab.report.physio_quality.sensor_quality`.
 
     Returns
     -------
@@ -309,12 +309,12 @@ def sensor_table(sensors: pl.DataFrame) -> pl.DataFrame:
 
 
 def calibration_table(calibration: pl.DataFrame) -> pl.DataFrame:
-    """Each joint's calibration quality as text (:func:`~imurehab.report.physio_data.calibration_quality`).
+    """Each joint's calibration quality as text (:func:`~imurehab.report.physio_quality.calibration_quality`).
 
     Parameters
     ----------
     calibration : polars.DataFrame
-        The table from :func:`~imurehab.report.physio_data.calibration_quality`.
+        The table from :func:`~imurehab.report.physio_quality.calibration_quality`.
 
     Returns
     -------

@@ -20,8 +20,8 @@ from imurehab.cli.report import register
 from imurehab.errors import DatasetNotFoundError
 from imurehab.exercises import load_template
 from imurehab.report import physio_report
-from imurehab.report.physio_data import CALIBRATION_METADATA_KEY, NOTES_METADATA_KEY
 from imurehab.report.physio_figures import envelope
+from imurehab.report.physio_quality import CALIBRATION_METADATA_KEY, NOTES_METADATA_KEY
 from imurehab.report.physio_tables import flag_reason
 from imurehab.store import read_table, write_table
 
