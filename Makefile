@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.stamp-run
 STAMP_TEST := $(VENV)/.stamp-test
+# The legacy official BIDS validator from the npm registry (tests/export/test_bids.py); project-local.
+BIDS_VALIDATOR := .tools/bids-validator/node_modules/.bin/bids-validator
 
 .PHONY: demo test lint bench clean
 
@@ -19,10 +21,13 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@ $(STAMP_RUN)
 
+$(BIDS_VALIDATOR):
+	npm install --prefix .tools/bids-validator --no-audit --no-fund --ignore-scripts --loglevel=error bids-validator@1.15.0
+
 demo: $(STAMP_RUN)
 	$(BIN)/imurehab demo --out demo-out
 
-test: $(STAMP_TEST)
+test: $(STAMP_TEST) $(BIDS_VALIDATOR)
 	$(BIN)/ruff check imurehab tests benchmarks
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
@@ -34,4 +39,4 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/store.py
 
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .tools demo-out test-artefacts .pytest_cache .ruff_cache .hypothesis

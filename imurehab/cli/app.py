@@ -19,6 +19,7 @@ from imurehab.cli.common import (
     key_value,
     print_json,
 )
+from imurehab.cli.export import register as register_export_command
 from imurehab.cli.process import register as register_process_command
 from imurehab.cli.protocol import app as protocol_app
 
@@ -33,6 +34,7 @@ app = typer.Typer(
 app.add_typer(protocol_app, name="protocol")
 register_ble_commands(app)
 register_coach_commands(app)
+register_export_command(app)
 register_process_command(app)
 
 
