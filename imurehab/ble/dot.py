@@ -38,10 +38,16 @@ from imurehab.ble.polar_journal import RECORD_FRAME, RECORD_SETTINGS, record
 from imurehab.ble.report import Gap
 from imurehab.errors import DataValidationError, ImurehabError, ProtocolError
 from imurehab.protocols import load_profile
-from imurehab.protocols.movella_dot import decode_measurements, measurement_control, payload_mode, uuid
+from imurehab.protocols.movella_dot import (
+    DotSamples,
+    decode_measurements,
+    measurement_control,
+    payload_mode,
+    uuid,
+)
 from imurehab.types.clock import ClockModel
 
-__all__ = ["DOT_CHARACTERISTICS", "DotDriver", "DotRequest", "dot_serial"]
+__all__ = ["DOT_CHARACTERISTICS", "DotDriver", "DotRequest", "DotTimeline", "dot_serial"]
 
 _PROFILE: Final = load_profile("movella-dot")
 DOT_CHARACTERISTICS: Final[dict[str, str]] = {
@@ -104,6 +110,79 @@ class DotRequest:
             raise DataValidationError(f"a DOT streams at {rates} Hz, not {self.rate_hz!r}")
 
 
+class DotTimeline:
+    """A DOT's live samples in order: timestamps unwrapped across the rollover, loss, clock epochs.
+
+    Shared by the live driver and the replay of its journals
+    (:mod:`imurehab.ble.dot_dataset`), so the rows written are placed exactly as the stream reported.
+
+    Parameters
+    ----------
+    rate_hz : float
+        Nominal output rate [Hz].
+
+    Attributes
+    ----------
+    tracker : PmdLossTracker
+        Indices and gaps (one sample per notification).
+    rollovers : int
+        2³² µs rollovers unwrapped so far.
+
+    Examples
+    --------
+    >>> from imurehab.protocols.movella_dot import encode_measurement
+    >>> t = DotTimeline(60.0)
+    >>> t.tracker.start_run()
+    >>> stamps = [2**32 - 16_667, 0, 33_333]  # across the rollover; the sample at 16 666 µs was lost
+    >>> packets = encode_measurement(21, stamps, acc=np.zeros((3, 3)), gyr=np.zeros((3, 3)))
+    >>> [(p[1], p[2]) for p in (t.place(v, 21) for v in packets) if p is not None]
+    [(0, 0), (1, 0), (3, 0)]
+    >>> [(g.first_index, g.count) for g in t.tracker.gaps], t.rollovers
+    ([(2, 1)], 1)
+    """
+
+    def __init__(self, rate_hz: float) -> None:
+        self.tracker = PmdLossTracker("", rate_hz)
+        self.rollovers = 0
+        self._last_us: int | None = None
+
+    def place(self, value: bytes, mode: int) -> tuple[DotSamples, int, int] | None:
+        """Decode one payload notification and place it: (sample, its index, its clock epoch).
+
+        Parameters
+        ----------
+        value : bytes
+            The notification.
+        mode : int
+            The payload mode it was streamed in.
+
+        Returns
+        -------
+        (DotSamples, int, int) or None
+            The sample (time unwrapped [µs]), its host-counted index (lost samples skipped) and its
+            clock epoch; None for a repeat or stale sample.
+
+        Raises
+        ------
+        ProtocolError
+            For a notification that is not one sample of the mode.
+        """
+        try:
+            samples = decode_measurements([value], mode, previous_timestamp_us=self._last_us)
+        except ProtocolError as err:
+            if err.reason != "sequence":
+                raise
+            samples = decode_measurements([value], mode)  # the clock restarted
+        assert samples.time_us is not None
+        device_us = int(samples.time_us[0])
+        placed = self.tracker.frame(device_us * 1000, 1)
+        if placed is None:
+            return None
+        self.rollovers += samples.rollovers
+        self._last_us = device_us
+        return samples, placed.first_index, placed.boot_id
+
+
 class DotDriver:
     """One Movella DOT streaming live (see :class:`~imurehab.ble.family.LiveDriver`).
 
@@ -118,8 +197,8 @@ class DotDriver:
 
     Attributes
     ----------
-    rollovers : int
-        2³² µs rollovers of its clock unwrapped so far.
+    timeline : DotTimeline
+        Its samples' indices, clock epochs and gaps so far.
     """
 
     family = "movella-dot"
@@ -134,17 +213,25 @@ class DotDriver:
         self.last_activity = time.monotonic()
         self.clock: ClockModel | None = None
         self.tail_lost = False
-        self.rollovers = 0
-        self.tracker = PmdLossTracker("", self.request.rate_hz)
+        self.timeline = DotTimeline(self.request.rate_hz)
         self._started = False
         self._announced = False
-        self._last_us: int | None = None
         self._inbox: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
         self._consumer: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self._arrivals: list[tuple[int, int]] = []
 
     # --- what the stream reads ---------------------------------------------------------------------
+
+    @property
+    def tracker(self) -> PmdLossTracker:
+        """The loss tracker of its samples."""
+        return self.timeline.tracker
+
+    @property
+    def rollovers(self) -> int:
+        """2³² µs rollovers of its clock unwrapped so far."""
+        return self.timeline.rollovers
 
     @property
     def active(self) -> bool:
@@ -246,7 +333,7 @@ class DotDriver:
         await self.link.write(
             DOT_CHARACTERISTICS["measurement_control"], measurement_control(True, self.mode.number)
         )
-        self.tracker.start_run(self.request.rate_hz)
+        self.timeline.tracker.start_run(self.request.rate_hz)
         self._announced = False
         self._started = True
 
@@ -276,20 +363,12 @@ class DotDriver:
         ProtocolError
             For a notification that is not one sample of the mode.
         """
-        try:
-            samples = decode_measurements([value], self.mode.number, previous_timestamp_us=self._last_us)
-        except ProtocolError as err:
-            if err.reason != "sequence":
-                raise
-            samples = decode_measurements([value], self.mode.number)  # the clock restarted
-        assert samples.time_us is not None
-        device_us = int(samples.time_us[0])
-        placed = self.tracker.frame(device_us * 1000, 1)
+        placed = self.timeline.place(value, self.mode.number)
         if placed is None:
             return None
-        self.rollovers += samples.rollovers
-        self._last_us = device_us
-        self._arrival(host_ns // 1000, device_us, placed.boot_id)
+        samples, index, epoch = placed
+        assert samples.time_us is not None
+        self._arrival(host_ns // 1000, int(samples.time_us[0]), epoch)
         journal = record(RECORD_FRAME, host_ns, value)
         if not self._announced:
             settings = {"payload_mode": self.mode.number, "rate_hz": self.request.rate_hz}
@@ -298,7 +377,7 @@ class DotDriver:
         q = samples.quantities
         return LiveFrame(
             record=journal,
-            sample_index=np.array([placed.first_index], dtype=np.int64),
+            sample_index=np.array([index], dtype=np.int64),
             device_time_us=samples.time_us,
             acc=q["acc"],
             gyr=q["gyr"],

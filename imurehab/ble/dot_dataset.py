@@ -1,37 +1,192 @@
-"""From DOT export journals to ``samples`` rows: decode, place in UTC, one row per exported sample.
+"""From DOT journals to ``samples`` rows: live streams and exported recordings, placed in UTC and merged.
 
-Each exported file's journal (:mod:`imurehab.ble.dot_export`) is decoded with
-:func:`~imurehab.protocols.movella_dot.decode_export` (packets ordered by DataNumber, repeats dropped),
-its µs timestamps unwrapped across rollovers and placed in UTC by
-:func:`~imurehab.ble.dot_clock.place_recording`.
-``sample_index`` is the DataNumber, so a sample that could not be recovered is a missing row (the index
-jumps over it); files follow each other in UTC order, a later file's indices shifted to go on from the
-earlier one's by the samples its rate would have produced in between. ``device_time`` is the file's timestamps
-unwrapped from its first one as exported [µs], so a recording across the 2³² µs rollover goes past 2³².
+A DOT's journals of a study session (:func:`dot_folders`) are of two kinds, each turned into *parts*
+(runs of samples on one clock):
+
+- **Live stream** journals (``stream-…``, meta ``family`` ``"movella-dot"``: records of settings and
+  payload notifications with their arrival times, :mod:`imurehab.ble.polar_journal`) are replayed in the
+  order they were started through the same :class:`~imurehab.ble.dot.DotTimeline` the live driver used,
+  so the sample indices, unwrapped device times and gaps are exactly those the stream reported: a lost
+  sample is a missing row (``sample_index`` jumps over it, on the sensor's sample grid). Each clock epoch
+  is one part, its clock fitted to every sample's arrival (:func:`~imurehab.ble.clock.fit_arrival_clock`).
+- **Export** journals (``export-…``, :mod:`imurehab.ble.dot_export`) are decoded with
+  :func:`~imurehab.protocols.movella_dot.decode_export` (packets by DataNumber, repeats dropped), their
+  µs timestamps unwrapped from the first one and placed in UTC by
+  :func:`~imurehab.ble.dot_clock.place_recording`; ``sample_index`` is the DataNumber, so a sample that
+  could not be recovered is a missing row.
+
+**Both kinds in one study session** (:func:`merge_parts`): the recording wins. A DOT stamps streamed and
+recorded samples with the same SampleTimeFine clock, so a streamed sample is the same instant as a
+recorded one when their timestamps are equal (modulo 2³²) and their UTC placements agree within
+:data:`SAME_INSTANT_S`; those stream samples are dropped, and so is every other stream sample placed
+inside the recording's span (between its first and last sample, half a period either side): the
+recording's rows stand there whole and unmixed, rather than stream rows interleaved on another index.
+The stream's samples before and after a recording are kept as parts of their own. Nothing is lost by
+this: the journals keep every byte. Parts then follow each other in UTC order, a later part's indices
+shifted to go on from the earlier one's by the samples the rate would have produced in between (as for
+reboots of OSP sensors); gaps are counted within parts only. ``device_time`` is each part's timestamps
+unwrapped [µs] (a recording or stream across the 2³² µs rollover goes past 2³²). Clock epochs are
+numbered from 0 in UTC order.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
-from imurehab.ble.dataset import SensorSummary, StudyWrite
+from imurehab.ble.clock import fit_arrival_clock
+from imurehab.ble.dataset import SensorSummary
+from imurehab.ble.dot import DotTimeline
 from imurehab.ble.dot_clock import latest_clock, place_recording
 from imurehab.ble.dot_export import export_folders, messages
 from imurehab.ble.files import read_json, safe_name
 from imurehab.ble.layout import JournalRoot
+from imurehab.ble.polar_journal import RECORD_FRAME, RECORD_SETTINGS, records
 from imurehab.errors import ImurehabError, ProtocolError
 from imurehab.protocols.movella_dot import decode_export, is_export_data, parse_frame
-from imurehab.store import write_recording
-from imurehab.types import Recording, SensorInfo, SensorSamples, SessionInfo, us_to_datetime
+from imurehab.types import SensorInfo, SensorSamples
+from imurehab.types.clock import ClockModel
 
-__all__ = ["dot_sensor", "write_dot_study"]
+__all__ = ["SAME_INSTANT_S", "DotPart", "dot_folders", "dot_sensor", "merge_parts"]
+
+FAMILY: Final = "movella-dot"
+SAME_INSTANT_S: Final = 1.0
+"""Equal timestamps placed this close in UTC are one instant [s] (the clock wraps every 71.6 min)."""
+_WRAP: Final = 1 << 32
 
 
-def _file(folder: Path) -> tuple[dict[str, Any], Any] | None:
-    """A journal's meta and its decoded samples (None when it holds no sample)."""
+@dataclass
+class DotPart:
+    """A run of one DOT's samples on one clock: a stream epoch or an exported file.
+
+    Attributes
+    ----------
+    key : str
+        Which clock it is on (parts split from one stream epoch share it).
+    recorded : bool
+        An exported recording (True) or a live stream (False).
+    utc : ndarray of float64
+        Sample times [µs since the Unix epoch].
+    device : ndarray of int64
+        Sample times on the sensor clock, unwrapped [µs].
+    index : ndarray of int64
+        DataNumber (recording) or host-counted index (stream); lost samples skipped.
+    acc, gyr : ndarray, shape (n, 3)
+        [m/s²], [rad/s].
+    mag : ndarray, shape (n, 3), or None
+        [µT].
+    clock : ClockModel
+        Device time → UTC.
+    """
+
+    key: str
+    recorded: bool
+    utc: npt.NDArray[np.float64]
+    device: npt.NDArray[np.int64]
+    index: npt.NDArray[np.int64]
+    acc: npt.NDArray[np.float64]
+    gyr: npt.NDArray[np.float64]
+    mag: npt.NDArray[np.float64] | None
+    clock: ClockModel
+
+    def take(self, keep: npt.NDArray[np.bool_]) -> DotPart:
+        """The samples where ``keep`` is True.
+
+        Parameters
+        ----------
+        keep : ndarray of bool
+            One flag per sample.
+        """
+        mag = None if self.mag is None else self.mag[keep]
+        arrays = (self.utc[keep], self.device[keep], self.index[keep], self.acc[keep], self.gyr[keep])
+        return replace(
+            self, utc=arrays[0], device=arrays[1], index=arrays[2], acc=arrays[3], gyr=arrays[4], mag=mag
+        )
+
+
+def dot_folders(root: JournalRoot, study: tuple[str, str]) -> dict[str, list[Path]]:
+    """A study session's DOT journals, by serial: live streams and exported recordings.
+
+    Parameters
+    ----------
+    root : JournalRoot
+        The dataset's journal.
+    study : (subject, session)
+        The study session.
+    """
+    found = export_folders(root, study)
+    for kind, folder, meta in root.iter_journals():
+        if (
+            kind == "stream"
+            and meta.get("family") == FAMILY
+            and (meta.get("subject"), meta.get("session")) == study
+        ):
+            found.setdefault(str(meta["serial"]), []).append(folder)
+    return found
+
+
+def _journal_start(folder: Path) -> int:
+    try:
+        return int(folder.name.rsplit("-", 1)[-1])
+    except ValueError:
+        return 0
+
+
+def _stream_parts(folders: list[Path]) -> tuple[list[DotPart], int]:
+    """Replay a sensor's live journals in start order: one part per clock epoch, and frames rejected."""
+    timeline: DotTimeline | None = None
+    mode, rejected = 0, 0
+    epochs: dict[int, list[tuple[int, int, int, Any]]] = {}  # epoch → (host µs, device µs, index, quantities)
+    for folder in sorted(folders, key=lambda f: (_journal_start(f), f.name)):
+        path = folder / "frames.bin"
+        for kind, host_ns, payload in records(path.read_bytes() if path.exists() else b""):
+            if kind == RECORD_SETTINGS:
+                settings = json.loads(payload)
+                mode, rate = int(settings["payload_mode"]), float(settings["rate_hz"])
+                timeline = timeline or DotTimeline(rate)
+                timeline.tracker.start_run(rate)
+                continue
+            if kind != RECORD_FRAME or timeline is None:
+                continue
+            try:
+                placed = timeline.place(payload, mode)
+            except ProtocolError:
+                rejected += 1
+                continue
+            if placed is not None:
+                samples, index, epoch = placed
+                assert samples.time_us is not None
+                row = (host_ns // 1000, int(samples.time_us[0]), index, samples.quantities)
+                epochs.setdefault(epoch, []).append(row)
+    parts = []
+    for epoch, rows in sorted(epochs.items()):
+        host = np.array([r[0] for r in rows], dtype=np.int64)
+        device = np.array([r[1] for r in rows], dtype=np.int64)
+        clock = fit_arrival_clock(host, device, boot_id=epoch)
+        mags = [r[3].get("mag") for r in rows]
+        parts.append(
+            DotPart(
+                key=f"stream-{epoch}",
+                recorded=False,
+                utc=np.asarray(clock.to_utc_us(device), dtype=np.float64),
+                device=device,
+                index=np.array([r[2] for r in rows], dtype=np.int64),
+                acc=np.concatenate([r[3]["acc"] for r in rows]),
+                gyr=np.concatenate([r[3]["gyr"] for r in rows]),
+                mag=None if any(m is None for m in mags) else np.concatenate(mags),
+                clock=clock,
+            )
+        )
+    return parts, rejected
+
+
+def _export_part(folder: Path, serial: str, clock: ClockModel | None, epoch: int) -> DotPart | None:
+    """One exported file as a part (None when its journal holds no sample)."""
     meta = read_json(folder / "meta.json") or {}
     path = folder / "frames.bin"
     packets = []
@@ -44,21 +199,63 @@ def _file(folder: Path) -> tuple[dict[str, Any], Any] | None:
             packets.append(m)
     if not packets:
         return None
-    samples, _ = decode_export(packets, tuple(meta["selection"]))
-    return meta, samples
+    s, _ = decode_export(packets, tuple(meta["selection"]))
+    acc, gyr = s.quantities.get("acc"), s.quantities.get("gyr")
+    if s.time_us is None or acc is None or gyr is None:
+        raise ImurehabError(f"{serial}: the export has no timestamp, acceleration or angular velocity")
+    assert s.data_number is not None
+    model = place_recording(int(s.time_us[0]), int(meta["start_utc_s"]), clock, epoch=epoch)
+    utc = np.asarray(model.to_utc_us(s.time_us), dtype=np.float64)
+    device = s.time_us.astype(np.int64)
+    return DotPart(
+        f"export-{epoch}", True, utc, device, s.data_number.astype(np.int64), acc, gyr, None, model
+    )
+
+
+def merge_parts(parts: list[DotPart], rate_hz: float) -> list[DotPart]:
+    """Drop stream samples a recording holds (see the module notes) and order the parts in UTC.
+
+    Parameters
+    ----------
+    parts : list of DotPart
+        A sensor's stream epochs and exported files.
+    rate_hz : float
+        Output rate [Hz] (half a period either side of a recording counts as its span).
+
+    Returns
+    -------
+    list of DotPart
+        Non-empty parts in UTC order; a stream part cut by a recording becomes the pieces around it.
+    """
+    half = 0.5e6 / rate_hz
+    recorded = [p for p in parts if p.recorded]
+    out = list(recorded)
+    for p in (p for p in parts if not p.recorded):
+        drop = np.zeros(len(p.utc), dtype=bool)
+        for r in recorded:
+            drop |= (p.utc >= r.utc[0] - half) & (p.utc <= r.utc[-1] + half)
+            near = np.abs(p.utc - np.clip(p.utc, r.utc[0], r.utc[-1])) <= SAME_INSTANT_S * 1e6
+            drop |= near & np.isin(p.device % _WRAP, r.device % _WRAP)
+        kept = np.flatnonzero(~drop)
+        runs = np.split(kept, np.flatnonzero(np.diff(kept) > 1) + 1) if len(kept) else []
+        for run in runs:
+            keep = np.zeros(len(p.utc), dtype=bool)
+            keep[run] = True
+            out.append(p.take(keep))
+    return sorted(out, key=lambda q: float(q.utc[0]))
 
 
 def dot_sensor(root: JournalRoot, serial: str, folders: list[Path]) -> tuple[SensorSamples, SensorSummary]:
-    """One DOT's exported recordings as ``samples`` rows.
+    """One DOT's journals (live streams, exported recordings) as ``samples`` rows.
 
     Parameters
     ----------
     root : JournalRoot
-        The dataset's journal (the sensor's clock measurements are in its folder).
+        The dataset's journal (the clock measurements of exports are in the sensor's folder).
     serial : str
         The sensor's serial.
     folders : list of Path
-        Its export journals.
+        Its journals of the study session (``stream-…`` and ``export-…``).
 
     Returns
     -------
@@ -67,87 +264,56 @@ def dot_sensor(root: JournalRoot, serial: str, folders: list[Path]) -> tuple[Sen
     Raises
     ------
     ImurehabError
-        When no journal holds a sample, or a file has no timestamps.
+        When no journal holds a sample, or a file has no timestamps, acceleration or angular velocity.
     """
-    clock = latest_clock(root.device_dir(serial))
-    files = [f for f in (_file(folder) for folder in folders) if f is not None]
-    if not files:
-        raise ImurehabError(f"{serial}: no exported sample to write")
-    parts = []
-    for epoch, (meta, s) in enumerate(files, start=1):
-        if s.time_us is None or s.quantities.get("acc") is None or s.quantities.get("gyr") is None:
-            raise ImurehabError(f"{serial}: the export has no timestamp, acceleration or angular velocity")
-        model = place_recording(int(s.time_us[0]), int(meta["start_utc_s"]), clock, epoch=epoch)
-        parts.append((model.to_utc_us(s.time_us), s.time_us, s, model, meta))
-    parts.sort(key=lambda p: float(p[0][0]))
-    longest = max(parts, key=lambda p: len(p[1]))[1]
+    streams, rejected = _stream_parts([f for f in folders if f.name.startswith("stream-")])
+    exports = [f for f in folders if f.name.startswith("export-")]
+    clock = latest_clock(root.device_dir(serial)) if exports else None
+    files = [_export_part(f, serial, clock, epoch) for epoch, f in enumerate(exports, start=1)]
+    parts = streams + [p for p in files if p is not None]
+    if not parts:
+        raise ImurehabError(f"{serial}: no streamed or exported sample to write")
+    longest = max(parts, key=lambda p: len(p.device)).device
     rate = 1e6 / float(np.median(np.diff(longest))) if len(longest) > 1 else 0.0
-    summary = SensorSummary(safe_name(serial))
-    index, base, previous = [], 0, None
-    for utc, _, s, _, _ in parts:
-        assert s.data_number is not None
+    parts = merge_parts(parts, rate) if rate > 0 else parts
+    summary = SensorSummary(safe_name(serial), rejected_frames=rejected)
+    boots = {key: b for b, key in enumerate(dict.fromkeys(p.key for p in parts))}
+    index, previous = [], None
+    for p in parts:
+        base = 0
         if previous is not None:
-            base = previous[0] + max(1, round((utc[0] - previous[1]) * rate / 1e6)) - int(s.data_number[0])
-        index.append(s.data_number + base)
-        previous = (int(index[-1][-1]), float(utc[-1]))
-        jumps = np.diff(s.data_number)
+            base = previous[0] + max(1, round((p.utc[0] - previous[1]) * rate / 1e6)) - int(p.index[0])
+        index.append(p.index + base)
+        previous = (int(index[-1][-1]), float(p.utc[-1]))
+        jumps = np.diff(p.index)
         summary.gaps += int((jumps > 1).sum())
         summary.lost_samples += int((jumps[jumps > 1] - 1).sum())
-    clocks = {p[3].boot_id: p[3] for p in parts}
-    bound = max(float(np.max(p[3].uncertainty_at(p[0][[0, -1]]))) for p in parts)
+    clocks = {boots[p.key]: replace(p.clock, boot_id=boots[p.key]) for p in parts}
+    bound = max(float(np.max(p.clock.uncertainty_at(p.utc[[0, -1]]))) for p in parts)
     summary.boots, summary.clocks, summary.clock_uncertainty_us = sorted(clocks), clocks, bound
-    verified = [(read_json(Path(f) / "verified.json") or {}) for f in folders]
+    verified = [read_json(f / "verified.json") or {} for f in exports]
     info = SensorInfo(
         sensor_id=summary.sensor_id,
-        family="movella-dot",
+        family=FAMILY,
         rate_hz=rate,
         device_clock_hz=1e6,
         serial=serial,
         clocks=tuple(clocks[b] for b in sorted(clocks)),
         clock_uncertainty_us=bound,
-        log_verified=all(v.get("data_numbers") is not None and not v.get("invalid") for v in verified),
+        log_verified=all(v.get("data_numbers") is not None and not v.get("invalid") for v in verified)
+        if exports
+        else None,
     )
+    mags = [p.mag for p in parts]
     samples = SensorSamples(
         info=info,
-        time_us=np.rint(np.concatenate([p[0] for p in parts])).astype(np.int64),
-        acc=np.concatenate([p[2].quantities["acc"] for p in parts]),
-        gyr=np.concatenate([p[2].quantities["gyr"] for p in parts]),
-        mag=None,
+        time_us=np.rint(np.concatenate([p.utc for p in parts])).astype(np.int64),
+        acc=np.concatenate([p.acc for p in parts]),
+        gyr=np.concatenate([p.gyr for p in parts]),
+        mag=None if any(m is None for m in mags) else np.concatenate(mags),  # type: ignore[arg-type]
         sample_index=np.concatenate(index),
-        device_time=np.concatenate([p[1] for p in parts]).astype(np.int64),
-        flags=np.zeros(sum(len(p[1]) for p in parts), dtype=np.uint16),
+        device_time=np.concatenate([p.device for p in parts]),
+        flags=np.zeros(sum(len(p.index) for p in parts), dtype=np.uint16),
     )
     summary.samples = len(samples)
     return samples, summary
-
-
-def write_dot_study(root: JournalRoot, study: tuple[str, str]) -> StudyWrite:
-    """Decode every DOT export journal of a study session and (re)write its ``samples`` and ``sessions``.
-
-    Parameters
-    ----------
-    root : JournalRoot
-        The dataset's journal.
-    study : (subject, session)
-        The study session.
-
-    Returns
-    -------
-    StudyWrite
-        Files written and a summary per serial (a sensor that could not be written carries its error).
-    """
-    sensors, summaries = [], {}
-    for serial, folders in sorted(export_folders(root, study).items()):
-        try:
-            samples, summary = dot_sensor(root, serial, folders)
-        except ImurehabError as err:
-            summaries[serial] = SensorSummary(safe_name(serial), error=str(err))
-            continue
-        summaries[serial] = summary
-        sensors.append(samples)
-    if not sensors:
-        return StudyWrite([], summaries)
-    start = min(int(s.time_us[0]) for s in sensors)
-    info = SessionInfo(session_id=study[1], subject_id=study[0], start_time=us_to_datetime(start))
-    paths = write_recording(Recording(info, tuple(sensors)), root.out, overwrite=True)
-    return StudyWrite(paths, summaries)

@@ -7,8 +7,10 @@
   StartRecording carries the host's UTC second and the duration, 0xFFFF for untimed).
 - :func:`sync_dot` exports every recording file of every sensor into the journal, verified by
   DataNumber (:class:`~imurehab.ble.dot_download.DotDownload`), erases the flash only when every file
-  of that sensor is whole (``erase=True``), and writes the ``samples`` and ``sessions`` tables of the
-  study session (:func:`~imurehab.ble.dot_dataset.write_dot_study`). Same signature and report as
+  of that sensor is whole (``erase=True``), and rewrites the ``samples`` and ``sessions`` tables of the
+  study session from every journal tagged with it, of every family
+  (:func:`imurehab.ble.dataset.write_study`: a Polar or OSP sensor streamed into the same study session
+  is kept; DOT journals are read by :mod:`imurehab.ble.dot_dataset`). Same signature and report as
   :func:`imurehab.ble.sync`; a file that could not be recovered whole is listed in its
   :class:`~imurehab.ble.dot_download.DotFileResult` with the DataNumbers lost and why, and the sensor's
   ``error`` says so (the report is then not complete).
@@ -27,8 +29,8 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
 from imurehab.ble.connection import Link, RetryPolicy
+from imurehab.ble.dataset import write_study
 from imurehab.ble.discovery import find_devices
-from imurehab.ble.dot_dataset import write_dot_study
 from imurehab.ble.dot_download import DotDownload
 from imurehab.ble.dot_messages import DotMessenger, start_sync, sync_status
 from imurehab.ble.download import ProgressCallback
@@ -258,7 +260,7 @@ async def sync_dot(
 
 def _write(root: JournalRoot, study: tuple[str, str], report: SyncReport) -> None:
     try:
-        written = write_dot_study(root, study)
+        written = write_study(root, study)
     except (ImurehabError, OSError) as err:
         report.write_error = err if isinstance(err, ImurehabError) else StoreError(str(err), path=root.out)
         return

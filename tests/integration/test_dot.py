@@ -17,7 +17,7 @@ from imurehab.ble import RetryPolicy, stream
 from imurehab.ble.dot_download import DotFileResult
 from imurehab.ble.dot_sync import start_recording, stop_recording, sync_dot, sync_sensors
 from imurehab.protocols.movella_dot import decode_measurements
-from imurehab.virtual import VirtualBleakClient, VirtualBleakScanner
+from imurehab.virtual import PolarScenario, VirtualBleakClient, VirtualBleakScanner
 from imurehab.virtual.dot_scenario import DotScenario
 from imurehab.virtual.dot_sensor import DotSensor
 
@@ -49,7 +49,7 @@ def grid_of(sensor: DotSensor, value: bytes, mode: int = 21) -> int:
     return sensor.sent[int(np.flatnonzero(sent == raw)[0])]
 
 
-def test_live_stream_with_loss_a_link_drop_and_a_rollover_reports_every_lost_sample(tmp_path):
+def test_live_stream_with_loss_a_link_drop_and_a_rollover_reports_every_lost_sample_and_writes_it(tmp_path):
     scenario = DotScenario(
         n_sensors=2, minutes=0.2, seed=4, faults=["loss=0.03", "link-drop@1.5"], clock_near_wrap_s=2.5
     )
@@ -72,6 +72,8 @@ def test_live_stream_with_loss_a_link_drop_and_a_rollover_reports_every_lost_sam
             return report, lost, {a: air.stats(a).link_drops for a in scenario.addresses}
 
     report, lost, drops = run(main())
+    assert report.write_error is None and report.paths
+    rec = imurehab.read_recording(tmp_path, subject=report.subject, session=report.session)
     for address in scenario.addresses:
         s = next(x for x in report.sensors if x.address == address)
         sensor = scenario.sensor(address)
@@ -102,6 +104,50 @@ def test_live_stream_with_loss_a_link_drop_and_a_rollover_reports_every_lost_sam
         # the µs clock wrapped during the stream and was unwrapped: one straight time line
         assert device[0] < 2**32 < device[-1]
         assert s.samples == len(received)
+        # the samples table holds every delivered sample; the reported gaps are exactly its missing rows
+        got = next(x for x in rec.sensors if x.info.serial == s.serial)
+        assert got.info.family == "movella-dot" and got.info.log_verified is None
+        assert np.array_equal(got.sample_index, index) and np.array_equal(got.device_time, device)
+        jumps = np.flatnonzero(np.diff(got.sample_index) > 1)
+        missing_rows = [(int(got.sample_index[j]) + 1, int(np.diff(got.sample_index)[j]) - 1) for j in jumps]
+        assert missing_rows == [(g.first_index, g.count) for g in s.gaps]
+        q = sensor.quantities(received, ["acc", "gyr"])
+        assert np.array_equal(got.acc, q["acc"].astype(np.float32).astype(np.float64))
+        assert np.all(np.diff(got.time_us) > 0)
+
+
+def test_a_polar_stream_and_a_dot_sync_into_one_study_session_keep_both(tmp_path):
+    polar = PolarScenario(n_sensors=1, minutes=0.2, seed=3)
+    dots = DotScenario(n_sensors=2, minutes=0.2, seed=5)
+    study = {"subject": "sub01", "session": "ses01"}
+
+    async def main():
+        async with polar.start():
+            streamed = await stream(
+                polar.addresses,
+                tmp_path,
+                seconds=2.0,
+                client_backend=VirtualBleakClient,
+                families=polar.families,
+                **study,
+            )
+        async with dots.start():
+            await record(dots, 2.0)
+            synced = await sync_dot(
+                dots.addresses, tmp_path, scanner_backend=VirtualBleakScanner, **study, **BACKENDS
+            )
+        return streamed, synced
+
+    streamed, synced = run(main())
+    assert streamed.write_error is None and synced.complete and synced.write_error is None
+    rec = imurehab.read_recording(tmp_path, **study)
+    families = sorted(x.info.family for x in rec.sensors)
+    assert families == ["movella-dot", "movella-dot", "polar-pmd"]
+    polar_rows = next(x for x in rec.sensors if x.info.family == "polar-pmd")
+    assert len(polar_rows) > 0 and polar_rows.info.serial == streamed.sensors[0].serial
+    for s in synced.sensors:
+        got = next(x for x in rec.sensors if x.info.serial == s.serial)
+        assert len(got) == s.samples == s.sessions[0].data_numbers
 
 
 async def record(scenario, seconds, *, sync=False):
