@@ -270,7 +270,7 @@ def physio_page(report: PhysioReport, root: str | os.PathLike[str]) -> str:
     sections.append(_quality_section(report.sensors, report.calibration, report.notes))
     footer = (
         f"Made by imurehab {__version__} from dataset results written by imurehab {ref.software_version}. "
-        "Simulated or imported data are marked in the sensors table (device)."
+        "The sensors table names each device (family and model; family 'sim' is simulated data)."
     )
     return html_page(f"Rehabilitation report: {ref.subject}, session {ref.session}", sections, footer=footer)
 
@@ -312,7 +312,8 @@ def physio_report(
         No dataset at ``dataset``, an unknown subject or session, or a session without results (the
         message says to run ``imurehab process``).
     DataValidationError
-        ``mdc_deg`` without ``mdc_source``, or not finite and ≥ 0.
+        ``mdc_deg`` without ``mdc_source``, negative or not finite (checked where a session has a
+        previous one to compare with).
     ValueError
         ``out`` does not end in ``.html`` or ``.htm``.
     """
