@@ -6,6 +6,9 @@ STAMP_RUN := $(VENV)/.stamp-run
 STAMP_TEST := $(VENV)/.stamp-test
 # The legacy official BIDS validator from the npm registry (tests/export/test_bids.py); project-local.
 BIDS_VALIDATOR := .tools/bids-validator/node_modules/.bin/bids-validator
+# Headless Chromium renders the HTML report in tests/report/test_physio_chromium.py (Debian's package).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: demo test lint bench clean
 
@@ -24,10 +27,14 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 $(BIDS_VALIDATOR):
 	npm install --prefix .tools/bids-validator --no-audit --no-fund --ignore-scripts --loglevel=error bids-validator@1.15.0
 
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 demo: $(STAMP_RUN)
 	$(BIN)/imurehab demo --out demo-out
 
-test: $(STAMP_TEST) $(BIDS_VALIDATOR)
+test: $(STAMP_TEST) $(BIDS_VALIDATOR) $(CHROMIUM)
 	$(BIN)/ruff check imurehab tests benchmarks
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 

@@ -1,4 +1,4 @@
-"""Commands of the ``imurehab`` app: ``demo``, ``process``, ``info``, ``import``."""
+"""The ``imurehab`` app: ``demo``, ``info`` and ``import`` here; the other commands from their modules."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from imurehab.cli.common import (
 from imurehab.cli.export import register as register_export_command
 from imurehab.cli.process import register as register_process_command
 from imurehab.cli.protocol import app as protocol_app
+from imurehab.cli.report import register as register_report_command
 
 app = typer.Typer(
     name="imurehab",
@@ -35,6 +36,7 @@ app.add_typer(protocol_app, name="protocol")
 register_ble_commands(app)
 register_coach_commands(app)
 register_export_command(app)
+register_report_command(app)
 register_process_command(app)
 
 
