@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -256,3 +257,17 @@ def test_a_results_source_survives_the_footer_json(source: ResultsSource) -> Non
 @given(st.none() | st.integers() | st.text() | st.dictionaries(st.text(), st.integers() | st.text()))
 def test_a_damaged_source_reads_as_none(raw: object) -> None:
     assert ResultsSource.from_dict(raw) is None
+
+
+@pytest.mark.slow
+def test_the_python_examples_of_docs_batch_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local pool and Dask LocalCluster examples, in order, in a scratch folder."""
+    pytest.importorskip("distributed")
+    doc = Path(__file__).resolve().parents[1] / "docs" / "batch.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+    assert len(blocks) == 2
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, str(doc), "exec"), namespace)
+    assert namespace["report"].count("processed") == 4

@@ -65,3 +65,21 @@ def test_compensation_flags_follow_the_simulated_compensations(exercise, compens
     assert sum(truth) == 3
     assert flagged == truth
     assert compensation in joint.quality[0].compensation_deg  # the check was watched
+
+
+def test_process_session_records_what_its_results_were_made_from(tmp_path):
+    from imurehab import process_session, write_recording
+    from imurehab.batch import plan_batch
+    from imurehab.errors import PartitionExistsError
+    from imurehab.pipeline.provenance import read_results_source
+
+    sim = simulate_session("seated-knee-extension", reps=2, seed=1, with_mag=False, session_id="a")
+    write_recording(sim.recording, tmp_path)
+    process_session(tmp_path, subject="sim01", session="a")
+    source = read_results_source(tmp_path, "sim01", "a")
+    assert source is not None and source.settings.exercise == "seated-knee-extension"
+    assert source.settings.template_sha256 is not None
+    assert [f.table for f in source.inputs] == ["samples", "sessions"]
+    assert plan_batch(tmp_path).tasks == ()  # what the demo writes, a batch takes as finished
+    with pytest.raises(PartitionExistsError):
+        process_session(tmp_path, subject="sim01", session="a")

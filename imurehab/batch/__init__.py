@@ -17,7 +17,14 @@ Examples
 (16, 0)
 """
 
-from imurehab.batch.executors import EXECUTORS, ONE_THREAD_ENV, default_workers, executor_kind, open_executor
+from imurehab.batch.executors import (
+    EXECUTORS,
+    ONE_THREAD_ENV,
+    default_workers,
+    executor_kind,
+    one_thread_environment,
+    open_executor,
+)
 from imurehab.batch.run import BatchReport, run_batch
 from imurehab.batch.tasks import (
     BatchOptions,
@@ -40,6 +47,7 @@ __all__ = [
     "SessionTask",
     "default_workers",
     "executor_kind",
+    "one_thread_environment",
     "open_executor",
     "plan_batch",
     "process_task",
