@@ -44,6 +44,7 @@ lint: $(STAMP_TEST)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/store.py
+	$(BIN)/python benchmarks/batch.py
 
 clean:
 	rm -rf $(VENV) .tools demo-out test-artefacts .pytest_cache .ruff_cache .hypothesis

@@ -29,7 +29,7 @@ from imurehab.store import schema as col
 from imurehab.store.staged import StagedTables
 from imurehab.types import Recording
 
-__all__ = ["process_session", "summaries_with_previous", "write_results"]
+__all__ = ["process_session", "quality_from_reps_rows", "summaries_with_previous", "write_results"]
 
 
 class JointSet(Protocol):
@@ -65,8 +65,21 @@ def _template_named(exercise: str | None) -> ExerciseTemplate | None:
     return load_template(exercise) if exercise in list_templates() else None
 
 
-def _previous_quality(rows: pl.DataFrame, template: ExerciseTemplate | None) -> list[RepQuality]:
-    """Repetitions of an earlier session rebuilt from its ``reps`` rows (what summaries need)."""
+def quality_from_reps_rows(rows: pl.DataFrame, template: ExerciseTemplate | None) -> list[RepQuality]:
+    """Repetitions of a session rebuilt from its ``reps`` rows (what summaries need).
+
+    Parameters
+    ----------
+    rows : polars.DataFrame
+        One session's ``reps`` rows (angles in degrees, times UTC).
+    template : ExerciseTemplate or None
+        Its exercise (the direction of movement decides the peak angle); None: increasing.
+
+    Returns
+    -------
+    list of RepQuality
+        One per row, in rep order; what the rows do not store (sample positions, velocities) is 0 or NaN.
+    """
     out = []
     increase = template is None or template.direction == "increase"
     for r in rows.sort(col.REP).iter_rows(named=True):
@@ -140,7 +153,7 @@ def summaries_with_previous(
         if before.height:
             prev_id = before.get_column(col.SESSION)[-1]
             template = _template_named(summary.exercise)
-            quality = _previous_quality(mine.filter(pl.col(col.SESSION) == prev_id), template)
+            quality = quality_from_reps_rows(mine.filter(pl.col(col.SESSION) == prev_id), template)
             u = ROM_UNCERTAINTY_DEG.get(j.joint, 1.0)
             previous = summarize_session(quality, rom_uncertainty_deg=u, template=template, side=j.side)
             out[i] = summarize_session(

@@ -22,7 +22,7 @@ from imurehab.analysis.summary import SessionSummary, summarize_session
 from imurehab.errors import DatasetNotFoundError
 from imurehab.exercises import ExerciseTemplate, list_templates, load_template
 from imurehab.pipeline import ROM_UNCERTAINTY_DEG
-from imurehab.pipeline.session import _previous_quality as quality_from_rows
+from imurehab.pipeline.session import quality_from_reps_rows as quality_from_rows
 from imurehab.store import list_sessions, read_table
 from imurehab.store import schema as col
 from imurehab.store.layout import find_parts
