@@ -4,17 +4,21 @@ Per connection (``firmware_protocols/movesense-gsp/spec.md``): enable notificati
 characteristic, HELLO (the serial), GET ``/Time`` (how far the sensor's UTC clock is off the host's: it
 stamps Logbook entries, not samples), then SUBSCRIBE ``/Meas/<IMU6|IMU9>/<rate>`` with a fresh reference
 (so late data of an earlier subscription is told apart). With ``log=True`` the DataLogger is configured
-with the same path and started, unless it is logging already, and stopped at the end. DATA that needs a
-DATA_PART2 (its samples are not whole) waits for it; a DATA_PART2 without its DATA, or a DATA whose
-DATA_PART2 never came, is a lost message, counted from the timestamps by
-:class:`~imurehab.ble.movesense_gaps.MeasLossTracker`. The clock (ms since boot) → UTC estimate is fitted
-to the messages' arrival times (:func:`~imurehab.ble.clock.fit_arrival_clock`), as for Polar.
+with the same path and started, unless it is logging already, and stopped at the end. Notifications go
+through :class:`~imurehab.ble.movesense_stream.MeasStream`: DATA + DATA_PART2 joined, a joined message held
+until the next one shows no message was lost in between (else dropped: DATA_PART2 has no sequence
+number), lost messages counted from the timestamps. Every notification of the subscription is journaled
+(with the first samples it lets through), so the dataset replays the same state machine. Stopping waits
+(at most :data:`TAIL_WAIT_S`) for the message that decides the one held at that moment. The clock (ms
+since boot) → UTC estimate is fitted to the messages' arrival times
+(:func:`~imurehab.ble.clock.fit_arrival_clock`), as for Polar.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -26,16 +30,17 @@ from imurehab.ble.connection import Link, RetryPolicy
 from imurehab.ble.family import DeviceIdentity, LiveFrame, Sink
 from imurehab.ble.movesense_client import GspClient
 from imurehab.ble.movesense_gaps import MeasLossTracker
+from imurehab.ble.movesense_stream import MeasStream
 from imurehab.ble.polar_journal import RECORD_FRAME, RECORD_SETTINGS, record
 from imurehab.ble.report import Gap
-from imurehab.protocols.movesense import BLOCKS, RATES_HZ, decode_meas
+from imurehab.protocols.movesense import RATES_HZ
 from imurehab.types.clock import ClockModel
 
-__all__ = ["MovesenseDriver", "MovesenseRequest"]
+__all__ = ["TAIL_WAIT_S", "MovesenseDriver", "MovesenseRequest"]
 
-_DATA, _PART2 = 2, 3
-_STRIDE: Final = 12  # float32 x, y, z of one block [bytes]
 _CLOCK_MESSAGES: Final = 400  # arrivals kept for the live clock estimate
+TAIL_WAIT_S: Final = 1.0
+"""Longest wait at stop for the message that decides the joined message held then [s]."""
 
 
 @dataclass(frozen=True)
@@ -92,13 +97,17 @@ class MovesenseDriver:
         self.clock: ClockModel | None = None
         self.tail_lost = False
         self.utc_offset_us: float | None = None
-        self.tracker = MeasLossTracker(float(self.request.rate_hz), self.request.resource)
+        self.stream = MeasStream(self.request.path)
         self._subscription: int | None = None
         self._logging = False
         self._announced = False
-        self._pending: bytes | None = None
+        self._unjournaled: list[bytes] = []
         self._arrivals: list[tuple[int, int]] = []
-        self._blocks = len(BLOCKS[self.request.resource])
+
+    @property
+    def tracker(self) -> MeasLossTracker:
+        """The loss tracker of the subscription."""
+        return self.stream.tracker
 
     # --- what the stream reads ---------------------------------------------------------------------
 
@@ -193,13 +202,23 @@ class MovesenseDriver:
                 await self.gsp.checked("PUT_DATALOGGER_STATE", state=3)
                 self._logging = True
         ref = self.gsp.reference()
-        self._pending, self._announced = None, False
-        self.tracker.start_run()
+        self._announced, self._unjournaled = False, []
+        self.stream.start_run(ref)
         await self.gsp.checked("SUBSCRIBE", reference=ref, path=path)
         self._subscription = ref
 
     async def stop(self) -> None:
-        """Unsubscribe, and stop the DataLogger if this driver started it."""
+        """Wait until the held message is decided, unsubscribe, stop the DataLogger if this driver started it.
+
+        A joined message still held (or dropped) after :data:`TAIL_WAIT_S` sets :attr:`tail_lost`: samples
+        received at the very end were not delivered.
+        """
+        held, deadline = self.stream.held_ms, time.monotonic() + TAIL_WAIT_S
+        while held is not None and self.stream.held_ms == held and time.monotonic() < deadline:
+            if not self.link.is_connected:
+                break
+            await asyncio.sleep(0.01)
+        self.tail_lost = held is not None and self.stream.last_placed_ms != held
         try:
             if self._subscription is not None:
                 await self.gsp.command("UNSUBSCRIBE", reference=self._subscription)
@@ -214,22 +233,8 @@ class MovesenseDriver:
         if self.on_frame is not None:
             self.on_frame(host_ns, value)
 
-    def _whole(self, value: bytes) -> bytes | None:
-        """The payload of the message a notification completes, if it does."""
-        if len(value) < 2 or value[1] != self._subscription:
-            return None
-        stride = _STRIDE * self._blocks
-        if value[0] == _DATA:
-            whole = (len(value) - 2 - 4) % stride == 0
-            self._pending = None if whole else value
-            return value[2:] if whole else None
-        if value[0] == _PART2 and self._pending is not None:
-            head, self._pending = self._pending, None
-            return head[2:] + value[2:]
-        return None
-
     def decode(self, host_ns: int, value: bytes) -> LiveFrame | None:
-        """Reassemble, decode and place one notification's message; None until a message is whole.
+        """Take one notification; the messages it lets through (None until one is whole and checked).
 
         Parameters
         ----------
@@ -243,29 +248,28 @@ class MovesenseDriver:
         ProtocolError
             For a message that is no whole samples or holds non-finite values.
         """
-        head = self._pending
-        payload = self._whole(value)
-        if payload is None:
+        if len(value) < 2 or value[1] != self.stream.reference:
             return None
-        s = decode_meas([payload], self.request.path)
-        placed = self.tracker.message(int(s.timestamp_ms[0]), len(s.time_ns))
-        if placed is None:
+        self._unjournaled.append(record(RECORD_FRAME, host_ns, value))
+        messages = self.stream.feed(host_ns, value)
+        if not messages:
             return None
-        device_us = (placed.timestamp_ms * 1_000_000 + (s.time_ns - s.time_ns[0])) // 1000
-        self._arrival(host_ns // 1000, int(device_us[-1]))
-        packets = [value] if head is None or value[0] == _DATA else [head, value]
-        journal = b"".join(record(RECORD_FRAME, host_ns, p) for p in packets)
+        journal = b"".join(self._unjournaled)
+        self._unjournaled = []
         if not self._announced:
-            settings = {"path": self.request.path, "reference": self._subscription}
+            settings = {"path": self.request.path, "reference": self.stream.reference}
             journal = record(RECORD_SETTINGS, host_ns, json.dumps(settings).encode()) + journal
             self._announced = True
+        for m in messages:
+            self._arrival(m.host_ns // 1000, int(m.device_us[-1]))
+        mags = [m.mag for m in messages]
         return LiveFrame(
             record=journal,
-            sample_index=placed.first_index + np.arange(len(s.time_ns), dtype=np.int64),
-            device_time_us=device_us,
-            acc=s.acc,
-            gyr=s.gyr,
-            mag=s.mag,
+            sample_index=np.concatenate([m.first_index + np.arange(len(m.device_us)) for m in messages]),
+            device_time_us=np.concatenate([m.device_us for m in messages]),
+            acc=np.concatenate([m.acc for m in messages]),  # type: ignore[misc]
+            gyr=np.concatenate([m.gyr for m in messages]),  # type: ignore[misc]
+            mag=None if any(g is None for g in mags) else np.concatenate(mags),  # type: ignore[arg-type]
         )
 
     def _arrival(self, host_us: int, device_us: int) -> None:

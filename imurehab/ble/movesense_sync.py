@@ -16,13 +16,17 @@ link drop cannot be resumed where it stopped (spec.md). Per sensor (all at once)
    :data:`MAX_ATTEMPTS` attempts; then the entry is reported not recovered, with each attempt's reason;
 4. the entry being logged is not fetched (``OPEN``); with ``erase=True`` and every entry verified and
    none open, CLEAR_LOGBOOK (GSP erases the whole Logbook, never one entry);
-5. a clock probe: a short IMU6 subscription whose arrivals place the entries' ms-since-boot stamps in
-   UTC (:mod:`imurehab.ble.movesense_dataset`), then the rows are written.
+5. a clock probe: a short IMU6 subscription whose arrivals (each message's last-sample device time,
+   through the live stream's :class:`~imurehab.ble.movesense_stream.MeasStream`) place the entries'
+   ms-since-boot stamps in UTC (:mod:`imurehab.ble.movesense_dataset`); then every study session touched
+   is rewritten with :func:`imurehab.ble.dataset.write_study`, so other families' sensors and Movesense
+   live streams of the same study session are kept.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Sequence
@@ -34,22 +38,22 @@ from bleak.backends.scanner import BaseBleakScanner
 
 from imurehab.ble.clock import host_time_us
 from imurehab.ble.connection import Link, RetryPolicy
+from imurehab.ble.dataset import write_study
 from imurehab.ble.discovery import find_devices
 from imurehab.ble.download import ProgressCallback
-from imurehab.ble.files import make_dirs, write_json_atomic
+from imurehab.ble.files import make_dirs, read_json, write_json_atomic
 from imurehab.ble.layout import JournalRoot, default_session_id
 from imurehab.ble.movesense import MovesenseRequest
 from imurehab.ble.movesense_client import GspClient
-from imurehab.ble.movesense_dataset import LOG_PREFIX, PROBE_DIR, write_movesense
+from imurehab.ble.movesense_dataset import LOG_PREFIX, PROBE_DIR
+from imurehab.ble.movesense_entries import EntryJournal, verify_log
+from imurehab.ble.movesense_stream import MeasStream
 from imurehab.ble.polar_journal import RECORD_FRAME, record
 from imurehab.ble.report import SensorReport, SessionResult, SyncProgress, SyncReport
-from imurehab.errors import BleError, ImurehabError, ProtocolError
+from imurehab.errors import BleError, ImurehabError, ProtocolError, StoreError
 from imurehab.protocols.movesense import (
     ENTRIES_PATH,
     LogEntry,
-    assemble_log,
-    decode_log,
-    meas_timestamps_contiguous,
     parse_entries,
 )
 
@@ -59,79 +63,6 @@ MAX_ATTEMPTS: Final = 4
 """Whole-entry FETCH_LOG attempts per entry and run before it is reported not recovered."""
 _RETRYABLE: Final = ("disconnected", "timeout")
 _PROBE: Final = MovesenseRequest("IMU6", 104)
-
-
-def verify_log(data: bytes, info: dict[str, object], size: int) -> str | None:
-    """Why an assembled log file is not the whole entry (None when every check passes).
-
-    Parameters
-    ----------
-    data : bytes
-        The file as assembled (holes are zero bytes).
-    info : dict
-        :func:`~imurehab.protocols.movesense.assemble_log`'s facts (``end_of_log``, ``holes``).
-    size : int
-        The size the Logbook listed [bytes].
-    """
-    holes = list(info["holes"])  # type: ignore[call-overload]
-    if len(data) < size:
-        holes.append([len(data), size])
-    if holes:
-        return f"bytes {holes} of {size} missing"
-    if len(data) != size:
-        return f"{len(data)} bytes, the Logbook lists {size}"
-    if not info["end_of_log"]:
-        return "no end-of-log chunk"
-    try:
-        for path, s in decode_log(data).items():
-            jumps = meas_timestamps_contiguous(s)
-            if jumps:
-                return f"{path}: timestamps jump after message(s) {[m for m, _ in jumps]}"
-    except ProtocolError as err:
-        return f"not a whole SBEM file: {err}"
-    return None
-
-
-class _EntryJournal:
-    """One Logbook entry's folder: attempts as received, chunks by offset, the verified file."""
-
-    def __init__(self, folder: Path, meta: dict[str, object]) -> None:
-        self.folder = folder
-        make_dirs(folder)
-        if not (folder / "meta.json").exists():
-            write_json_atomic(folder / "meta.json", meta)
-        self.chunks: dict[int, bytes] = {}
-        self.end_seen = False
-        self.reasons: list[str] = []
-
-    @property
-    def verified(self) -> bool:
-        """Verified whole by this or an earlier run."""
-        return (self.folder / "verified.json").exists()
-
-    def attempt_file(self) -> Path:
-        """The journal file of the next attempt."""
-        return self.folder / f"attempt-{len(list(self.folder.glob('attempt-*.bin'))) + 1}.bin"
-
-    def merge(self, chunks: dict[int, bytes], end: bool) -> tuple[bytes, dict[str, object]]:
-        """Add one attempt's chunks (offset → bytes); the file assembled from every attempt so far."""
-        if any(self.chunks.get(o, b)[: len(b)] != b[: len(self.chunks.get(o, b))] for o, b in chunks.items()):
-            self.chunks = {}  # the file changed between attempts: only this attempt counts
-        self.chunks.update(chunks)
-        self.end_seen |= end
-        packets = [bytes([2, 1]) + o.to_bytes(4, "little") + b for o, b in self.chunks.items()]
-        data, info = assemble_log(packets)
-        info["end_of_log"] = self.end_seen
-        return data, info
-
-    def accept(self, data: bytes) -> None:
-        """Keep the verified file (atomically), then mark it verified."""
-        tmp = self.folder / "log.sbem.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, self.folder / "log.sbem")
-        write_json_atomic(
-            self.folder / "verified.json", {"size": len(data), "attempts": len(self.reasons) + 1}
-        )
 
 
 class _SensorSync:
@@ -153,9 +84,20 @@ class _SensorSync:
         self.report = SensorReport(address)
         self.link = Link(device or address, backend=backend, policy=policy)  # type: ignore[arg-type]
         self.gsp = GspClient(self.link, policy)
-        self.entries: dict[int, _EntryJournal] = {}
+        self.entries: dict[int, EntryJournal] = {}
         self.results: dict[int, SessionResult] = {}
         self.serial = ""
+
+    def study_of(self, journal: EntryJournal) -> tuple[str, str]:
+        """The study session an entry's journal belongs to (set when it was first fetched).
+
+        Parameters
+        ----------
+        journal : EntryJournal
+            One of :attr:`entries`.
+        """
+        meta = read_json(journal.folder / "meta.json") or {}
+        return str(meta.get("subject", self.study[0])), str(meta.get("session", self.study[1]))
 
     def emit(self, phase: str, session_id: int | None = None, message: str = "") -> None:
         """Send a progress event (a failing callback is ignored)."""
@@ -225,7 +167,7 @@ class _SensorSync:
             "subject": self.study[0],
             "session": self.study[1],
         }
-        journal = self.entries.setdefault(entry.log_id, _EntryJournal(folder, meta))
+        journal = self.entries.setdefault(entry.log_id, EntryJournal(folder, meta))
         result = self.results.setdefault(
             entry.log_id, SessionResult(entry.log_id, 0, "OPEN" if open_ else "CLOSED", entry.size)
         )
@@ -243,7 +185,7 @@ class _SensorSync:
                 return
             journal.reasons.append(f"attempt {len(journal.reasons) + 1}: {reason}")
 
-    async def _attempt(self, entry: LogEntry, journal: _EntryJournal, result: SessionResult) -> str | None:
+    async def _attempt(self, entry: LogEntry, journal: EntryJournal, result: SessionResult) -> str | None:
         """One FETCH_LOG of the whole entry; why it failed (None when the entry verified)."""
         ref = self.gsp.reference()
         chunks: dict[int, bytes] = {}
@@ -297,10 +239,13 @@ class _SensorSync:
         """Arrivals of a short IMU6 subscription: the boot clock's link to UTC (see the dataset)."""
         arrivals: list[tuple[int, int]] = []
         ref = self.gsp.reference()
+        stream = MeasStream(_PROBE.path)
+        stream.start_run(ref)
 
         def on_data(host_ns: int, value: bytes) -> None:
-            if len(value) >= 6 and value[0] == 2 and value[1] == ref:
-                arrivals.append((host_ns // 1000, int.from_bytes(value[2:6], "little") * 1000))
+            with contextlib.suppress(ProtocolError):
+                for m in stream.feed(host_ns, value):
+                    arrivals.append((m.host_ns // 1000, int(m.device_us[-1])))
 
         self.gsp.on_data = on_data
         try:
@@ -381,21 +326,34 @@ async def sync_movesense(
         report = SyncReport(out, study[0], study[1], [s.report for s in syncs])
         for s in syncs:
             s.emit("writing")
-        paths, written = write_movesense(root, study)
-        report.paths = paths
-        for sensor in report.sensors:
-            w = written.get(sensor.serial or "")
-            if w is None:
-                continue
-            if w.error is not None:
-                report.write_error = report.write_error or ImurehabError(w.error)
-                continue
-            sensor.samples = len(w.samples) if w.samples is not None else 0
-            sensor.gaps, sensor.lost_samples = w.gaps, w.lost_samples
-            sensor.clocks, sensor.clock_uncertainty_us = w.clocks, w.clock_uncertainty_us
+        touched = {study} | {s.study_of(j) for s in syncs for j in s.entries.values()}
+        for one in sorted(touched):
+            _write(root, one, report)
         report.elapsed_s = time.monotonic() - started
         for s, sensor in zip(syncs, report.sensors, strict=True):
             s.emit("done" if sensor.complete and report.write_error is None else "incomplete")
         if report.complete:
             root.finish_run()
     return report
+
+
+def _write(root: JournalRoot, study: tuple[str, str], report: SyncReport) -> None:
+    """Rewrite one study session (every family's journals) and add its Movesense figures to the report."""
+    try:
+        written = write_study(root, study)
+    except (ImurehabError, OSError) as err:
+        report.write_error = err if isinstance(err, ImurehabError) else StoreError(str(err), path=root.out)
+        return
+    report.paths += written.paths
+    for sensor in report.sensors:
+        summary = written.sensors.get(sensor.serial or "")
+        if summary is None:
+            continue
+        if summary.error is not None:
+            report.write_error = report.write_error or ImurehabError(summary.error)
+            continue
+        sensor.samples += summary.samples
+        sensor.gaps += summary.gaps
+        sensor.lost_samples += summary.lost_samples
+        sensor.clocks.update(summary.clocks)
+        sensor.clock_uncertainty_us = summary.clock_uncertainty_us

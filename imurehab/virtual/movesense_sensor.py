@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -90,6 +91,9 @@ class MovesenseSensor(VirtualPeripheral):
         How far its UTC clock (``/Time``) is off the true UTC at air time 0 [s].
     samples_per_message : int
         Samples in one measurement message.
+    lose_data : iterable of int
+        Numbers (from 0, over all subscriptions) of the subscription data notifications (DATA and
+        DATA_PART2) it does not put on the air: an exact loss pattern, independent of timing.
 
     Attributes
     ----------
@@ -109,6 +113,7 @@ class MovesenseSensor(VirtualPeripheral):
         clock_drift_ppm: float = 0.0,
         utc_offset_s: float = 0.0,
         samples_per_message: int = 8,
+        lose_data: Iterable[int] = (),
     ) -> None:
         if not (math.isfinite(clock_drift_ppm) and abs(clock_drift_ppm) <= 10_000):
             raise SimulationError(f"clock_drift_ppm must be within ±10000, got {clock_drift_ppm!r}")
@@ -119,6 +124,8 @@ class MovesenseSensor(VirtualPeripheral):
         self.samples_per_message = samples_per_message
         self.logger = DataLogger()
         self.messages_sent: dict[int, list[tuple[int, list[bytes]]]] = {}
+        self.lose_data = frozenset(lose_data)
+        self._data_sent = 0
         self._boot_ns_at_air0 = boot_ms_at_air0 * 1_000_000
         self._rate = 1.0 + clock_drift_ppm * 1e-6
         self._ref_mono: float | None = None
@@ -359,5 +366,7 @@ class MovesenseSensor(VirtualPeripheral):
                     sub.next_k += n
                     self.messages_sent[ref].append((stamp, packets))
                     for packet in packets:
-                        await self._send(packet)
+                        if self._data_sent not in self.lose_data:
+                            await self._send(packet)
+                        self._data_sent += 1
             await asyncio.sleep(_TICK_S)

@@ -5,7 +5,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from imurehab.ble.movesense_gaps import MeasLossTracker
-from imurehab.ble.movesense_sync import verify_log
+from imurehab.ble.movesense_entries import verify_log
 from imurehab.protocols.movesense import assemble_log, encode_log, encode_meas, encode_sbem, reassemble
 
 

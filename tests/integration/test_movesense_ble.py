@@ -9,6 +9,7 @@ whose every attempt is cut must name the entry and each attempt's reason. Nothin
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import numpy as np
 import pytest
@@ -39,77 +40,125 @@ def run(coroutine, timeout_s=120.0):
     return asyncio.run(bounded())
 
 
-def expected_gaps(sensor, dropped):
-    """(first index, count) of each run of messages not delivered, between the first and last delivered.
+def expected_gaps(sensor, dropped, end):
+    """(first index, count) of each run of messages not emitted, from the first emitted to index ``end``.
 
-    A message counts as delivered when its DATA arrived and either needed no DATA_PART2 or was followed
-    by a DATA_PART2 before the next DATA: GSP's DATA_PART2 carries no sequence number, so a DATA whose
-    DATA_PART2 was lost followed by a DATA_PART2 whose DATA was lost is joined (spec.md; docs).
+    By the bytes the air let through: a DATA that needs a DATA_PART2 joins the next DATA_PART2 that arrives
+    before another DATA — possibly a later message's, as DATA_PART2 carries no sequence number. A joined
+    message is emitted only when the next message completed is the one right after it; otherwise it is
+    dropped, rightly or wrongly joined, and its samples are part of the gap.
     """
     messages = [m for ref in sorted(sensor.messages_sent) for m in sensor.messages_sent[ref]]
-    delivered, pending = set(), None
+    completed, pending = [], None  # (message number, joined)
     for i, (_, packets) in enumerate(messages):
         for p in packets:
             if p in dropped:
                 continue
             if p[0] == 2:
-                pending = None if len(packets) == 1 else i
-                if len(packets) == 1:
-                    delivered.add(i)
+                pending = i if len(packets) > 1 else None
+                if pending is None:
+                    completed.append((i, False))
             elif pending is not None:
-                delivered.add(pending)
+                completed.append((pending, True))
                 pending = None
-    first, last = min(delivered), max(delivered)
-    gaps, index, i = [], 0, first
-    while i <= last:
-        if i not in delivered:
-            j = i
-            while j not in delivered:
-                j += 1
-            gaps.append((index, 8 * (j - i)))
-            index, i = index + 8 * (j - i), j
-        else:
-            index, i = index + 8, i + 1
+    after = [c[0] for c in completed[1:]] + [None]
+    emitted = [i for (i, joined), nxt in zip(completed, after, strict=True) if not joined or nxt == i + 1]
+    gaps, first = [], emitted[0]
+    for a, b in itertools.pairwise(emitted):
+        if b > a + 1 and 8 * (a + 1 - first) < end:
+            gaps.append((8 * (a + 1 - first), 8 * (b - a - 1)))
     return gaps
 
 
-def test_stream_with_loss_reports_exactly_the_lost_messages(tmp_path):
-    scenario = MovesenseScenario(n_sensors=2, minutes=0.2, seed=6, faults=["loss=0.03"])
+def lost_on_air(air, scenario, address):
+    """The notification values of ``address``'s GSP data that did not reach the host."""
+    sensor = scenario.sensor(address)
+    handle = sensor.characteristic(NOTIFY_UUID).handle
+    dropped = {d.value for d in air.stats(address).dropped if d.handle == handle}
+    packets = [p for ref in sorted(sensor.messages_sent) for _, ps in sensor.messages_sent[ref] for p in ps]
+    return dropped | {p for k, p in enumerate(packets) if k in sensor.lose_data}
+
+
+def stream_virtual(scenario, out, seconds, **kwargs):
+    """Stream the scenario's sensors; (report, live batches by address, notifications lost by address)."""
     live = {}
 
     async def main():
         async with scenario.start() as air:
             report = await stream(
                 scenario.addresses,
-                tmp_path,
-                seconds=4.0,
+                out,
+                seconds=seconds,
                 on_samples=lambda b: live.setdefault(b.address, []).append(b),
                 client_backend=VirtualBleakClient,
                 families=scenario.families,
                 policy=FAST,
+                **kwargs,
             )
-            dropped = {}
-            for a in scenario.addresses:
-                handle = scenario.sensor(a).characteristic(NOTIFY_UUID).handle
-                dropped[a] = {d.value for d in air.stats(a).dropped if d.handle == handle}
-            return report, dropped
+            return report, {a: lost_on_air(air, scenario, a) for a in scenario.addresses}
 
-    report, dropped = run(main())
+    report, lost = run(main())
+    return report, live, lost
+
+
+def check_stream(scenario, address, report, batches, lost):
+    """The report's gaps are exactly the messages not emitted; every emitted sample is the sensor's own."""
+    s = next(x for x in report.sensors if x.address == address)
+    assert s.error is None and s.family == "movesense-gsp" and s.frames > 0 and s.reconnects == 0
+    index = np.concatenate([b.sample_index for b in batches])
+    times = np.concatenate([b.device_time_us for b in batches])
+    gaps = expected_gaps(scenario.sensor(address), lost, index[-1] - index[0])
+    assert [(g.first_index - index[0], g.count) for g in s.gaps] == gaps
+    assert all(g.cause == "air" for g in s.gaps)
+    # every sample index sits at its own sample time (104 Hz on the boot clock): nothing unaccounted
+    assert np.array_equal(index - index[0], np.rint((times - times[0]) * 104 / 1e6).astype(np.int64))
+    assert all(b.acc.shape == b.gyr.shape == (len(b.sample_index), 3) and b.mag is None for b in batches)
+    # no misjoined tail: each sample holds the value the sensor measured at its own time
+    ks = np.rint(times * 104 / 1e6).astype(np.int64)  # sample k at k/104 s; stamps floored to the ms
+    truth = scenario.sensor(address).values("IMU6", ks, 104.0)
+    for name in ("acc", "gyr"):  # a DATA_PART2 carries the gyroscope block's tail
+        got = np.concatenate([getattr(b, name) for b in batches])
+        assert np.allclose(got, truth[name], rtol=1e-6, atol=1e-5)
+    return s, index
+
+
+def test_stream_with_loss_reports_exactly_the_lost_messages_and_writes_them_as_missing_rows(tmp_path):
+    scenario = MovesenseScenario(n_sensors=2, minutes=0.2, seed=6, faults=["loss=0.03"])
+    report, live, lost = stream_virtual(scenario, tmp_path, 4.0)
+    rec = imurehab.read_recording(tmp_path, subject=report.subject, session=report.session)
     injected = 0
     for address in scenario.addresses:
-        s = next(x for x in report.sensors if x.address == address)
-        assert s.error is None and s.family == "movesense-gsp" and s.frames > 0 and s.reconnects == 0
-        gaps = expected_gaps(scenario.sensor(address), dropped[address])
-        injected += len(gaps)
-        assert [(g.first_index, g.count) for g in s.gaps] == gaps
-        assert all(g.cause == "air" for g in s.gaps)
-        batches = live[address]
-        index = np.concatenate([b.sample_index for b in batches])
-        times = np.concatenate([b.device_time_us for b in batches])
-        # every sample index sits at its own sample time (104 Hz on the boot clock): nothing unaccounted
-        assert np.array_equal(index - index[0], np.rint((times - times[0]) * 104 / 1e6).astype(np.int64))
-        assert all(b.acc.shape == b.gyr.shape == (len(b.sample_index), 3) and b.mag is None for b in batches)
+        s, index = check_stream(scenario, address, report, live[address], lost[address])
+        injected += len(s.gaps)
+        (rows,) = [x for x in rec.sensors if x.info.serial == s.serial]
+        assert rows.info.family == "movesense-gsp" and rows.info.log_verified is None
+        # the samples table holds the samples delivered live, the reported gaps as missing rows
+        assert np.array_equal(rows.sample_index, index - index[0])
+        jumps = np.flatnonzero(np.diff(rows.sample_index) > 1)
+        assert [(int(rows.sample_index[j]) + 1, int(np.diff(rows.sample_index)[j]) - 1) for j in jumps] == [
+            (g.first_index - index[0], g.count) for g in s.gaps
+        ]
+        assert np.array_equal(rows.acc, np.concatenate([b.acc for b in live[address]]))
+        assert np.isfinite(rows.info.clock_uncertainty_us) and np.all(np.diff(rows.time_us) > 0)
     assert injected >= 2
+
+
+def test_a_data_part2_joined_to_the_wrong_data_is_never_emitted(tmp_path):
+    scenario = MovesenseScenario(n_sensors=1, minutes=0.2, seed=6)
+    sensor = scenario.sensors[0]
+    # message 3's DATA_PART2 and message 4's DATA (2 notifications per message): they join, right length
+    sensor.lose_data = frozenset({7, 8})
+    report, live, lost = stream_virtual(scenario, tmp_path, 2.0)
+    address = scenario.addresses[0]
+    s, index = check_stream(scenario, address, report, live[address], lost[address])
+    stamps = [t for ref in sorted(sensor.messages_sent) for t, _ in sensor.messages_sent[ref]]
+    first = stamps.index(int(live[address][0].device_time_us[0]) // 1000)
+    assert len(lost[address]) == 2 and first < 3
+    # messages 3 and 4 are missing rows: the misjoined one and the one whose DATA was lost
+    (gap,) = s.gaps
+    assert (gap.first_index - index[0], gap.count) == (8 * (3 - first), 16)
+    rec = imurehab.read_recording(tmp_path, subject=report.subject, session=report.session)
+    assert np.array_equal(rec.sensors[0].sample_index, index - index[0])
 
 
 def test_stream_link_drop_reconnects_and_reports_the_link_gap(tmp_path):
