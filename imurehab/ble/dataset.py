@@ -404,6 +404,10 @@ SensorReader = Callable[[JournalRoot, str, list[Path]], tuple[SensorSamples, Sen
 FAMILY_READERS: dict[str, tuple[str, str]] = {
     "polar-pmd": ("imurehab.ble.dataset:polar_folders", "imurehab.ble.dataset:polar_sensor"),
     "movella-dot": ("imurehab.ble.dot_dataset:dot_folders", "imurehab.ble.dot_dataset:dot_sensor"),
+    "movesense-gsp": (
+        "imurehab.ble.movesense_dataset:movesense_folders",
+        "imurehab.ble.movesense_dataset:movesense_sensor",
+    ),
 }
 """Families other than OSP whose journals :func:`write_study` reads: family → (finder, reader), each
 ``module:function`` (a :data:`FolderFinder` and a :data:`SensorReader`), imported when first used."""
