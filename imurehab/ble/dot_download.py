@@ -8,6 +8,13 @@ RequestFileData for a new journal or a Retransmission from the journal's first m
 round reads notifications until ExportFileDataDone or ``policy.idle_timeout_s`` of silence; packets
 with a bad checksum are counted and asked again. A round that brings nothing new counts towards giving
 up; a link drop reconnects and resumes from the journal.
+
+D1 gives Retransmission as valid "in export data state" and says nothing of a new link: a sensor that
+forgets the export on a link drop may refuse it. A refused Retransmission (an error acknowledge) is
+answered by asking for the whole file again (RequestFileData: packets already held are repeats, not
+journaled again), at most :data:`MAX_FULL_REQUESTS` times per file; later rounds on that link try
+Retransmission again (the end of a file is still confirmed only by one answered with nothing but
+ExportFileDataDone). A file the fallback could not complete says so in its reason.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from imurehab.ble.report import SensorReport, SessionResult, SyncProgress
 from imurehab.errors import BleError, ImurehabError
 from imurehab.protocols.movella_dot import FIELDS, recording_message, select_export_data
 
-__all__ = ["EXPORT_SELECTION", "DotDownload", "DotFileResult"]
+__all__ = ["EXPORT_SELECTION", "MAX_FULL_REQUESTS", "DotDownload", "DotFileResult"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +49,8 @@ _PACKET_BYTES: Final = 8 + sum(
     FIELDS[n].size for n in ("timestamp", "acc", "gyr")
 )  # MID LEN ReID number … CS
 _MAX_IDLE_ROUNDS: Final = 4  # rounds in a row that bring no new DataNumber before giving up on a file
+MAX_FULL_REQUESTS: Final = 3
+"""Whole-file requests per file after the sensor refused a Retransmission, before giving up on it."""
 _RETRYABLE: Final = ("disconnected", "timeout")
 
 
@@ -61,11 +70,15 @@ class DotFileResult(SessionResult):
         DataNumbers that could not be recovered (empty when complete).
     reason : str
         Why they could not, for a person ("" when complete).
+    full_requests : int
+        Times the whole file was asked again (RequestFileData) because the sensor refused a
+        Retransmission (at most :data:`MAX_FULL_REQUESTS`).
     """
 
     start_utc_s: int = 0
     data_numbers: int = 0
     rejected: int = 0
+    full_requests: int = 0
     unrecovered: list[int] = field(default_factory=list)
     reason: str = ""
 
@@ -226,20 +239,30 @@ class DotDownload:
         )
         p = journal.progress
         await m.command(select_export_data(EXPORT_SELECTION))
-        idle = 0
+        idle, refused = 0, ""
         while (start := p.next_request()) is not None and idle < _MAX_IDLE_ROUNDS:
             before, top = len(p.held), p.top
             m.drain()
             if start == 0 and top < 0:
                 await m.command(recording_message("RequestFileData", file_index=key.file_index))
             else:
-                await m.command(recording_message("Retransmission", retrans_data_number=start))
+                try:
+                    await m.command(recording_message("Retransmission", retrans_data_number=start))
+                except BleError as err:
+                    if err.reason != "device":
+                        raise
+                    refused = str(err)
+                    if result.full_requests >= MAX_FULL_REQUESTS:
+                        break
+                    result.full_requests += 1  # the sensor refused: ask for the whole file again
+                    await m.command(recording_message("RequestFileData", file_index=key.file_index))
+                    start = 0
             self.emit("reading", key.file_index)
             seen, done = await self._round(m, journal, result)
             if done and not seen and start == top + 1:
                 p.end = start
             idle = 0 if len(p.held) > before or p.end is not None else idle + 1
-        self._file_result(journal, result, idle)
+        self._file_result(journal, result, idle, refused)
 
     async def _round(
         self, m: DotMessenger, journal: ExportJournal, result: DotFileResult
@@ -259,7 +282,7 @@ class DotDownload:
             result.received_bytes += journal.length - before
         return seen, False
 
-    def _file_result(self, journal: ExportJournal, result: DotFileResult, idle: int) -> None:
+    def _file_result(self, journal: ExportJournal, result: DotFileResult, idle: int, refused: str) -> None:
         p = journal.progress
         result.journal_bytes = journal.length
         result.length = (p.top + 1 if p.end is None else p.end) * _PACKET_BYTES
@@ -279,6 +302,11 @@ class DotDownload:
             reasons.append(
                 f"DataNumbers {_ranges(missing)} never arrived with a good checksum in "
                 f"{idle} retransmission rounds in a row"
+            )
+        if refused and (missing or p.end is None):
+            reasons.append(
+                f"the sensor refused Retransmission ({refused}); "
+                f"{result.full_requests} whole-file requests did not make up for it"
             )
         if p.end is None:
             reasons.append(

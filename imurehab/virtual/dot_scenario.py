@@ -84,6 +84,11 @@ class DotScenario:
         Start every sensor clock this many seconds (plus a seeded 0–1 s) before its 2³² µs rollover [s].
     invalid_data_numbers : iterable of int
         Data numbers every sensor reports as ExportFileDataInvalid (unreadable flash).
+    export_link_drops : iterable of int
+        DataNumbers after whose export packet every sensor's link drops (once each).
+    retransmission_on_new_link : bool
+        False: the sensors forget the file being exported on a link drop and refuse a Retransmission
+        on the new link (see :class:`~imurehab.virtual.dot_sensor.DotSensor`).
 
     Raises
     ------
@@ -102,6 +107,8 @@ class DotScenario:
         *,
         clock_near_wrap_s: float | None = None,
         invalid_data_numbers: Iterable[int] = (),
+        export_link_drops: Iterable[int] = (),
+        retransmission_on_new_link: bool = True,
     ) -> None:
         if isinstance(faults, str):
             raise DataValidationError("faults must be a sequence of fault texts, not one string")
@@ -118,6 +125,8 @@ class DotScenario:
         self.movement, self.seed = movement, seed
         self.clock_near_wrap_s = clock_near_wrap_s
         self.invalid_data_numbers = frozenset(invalid_data_numbers)
+        self.retransmission_on_new_link = retransmission_on_new_link
+        self.export_link_drops = frozenset(export_link_drops)
         self.sensor_ids = [f"S{i}" for i in range(1, n_sensors + 1)]
         self.placements = dict(zip(self.sensor_ids, PLACEMENTS, strict=False))
         _, self.addresses = scenario_addresses("imurehab-virtual-dot", "D4", seed, n_sensors)
@@ -167,6 +176,8 @@ class DotScenario:
                     invalid_data_numbers=self.invalid_data_numbers,
                     link_drop_at=[f.value for f in self.faults if f.kind == "link-drop"],
                     seed=self.seed,
+                    export_link_drops=self.export_link_drops,
+                    retransmission_on_new_link=self.retransmission_on_new_link,
                 )
             )
         return out

@@ -23,7 +23,8 @@ What it emulates (``firmware_protocols/movella-dot/spec.md``; D1 = the vendor's 
 Choices of ours where the sources are silent: the output rate is fixed per sensor (the host cannot set
 it: the device control layout is not in our spec); a measurement stops and an export pauses when the
 link goes down, while a recording goes on; the file requested last stays selected across reconnects,
-so a Retransmission on a new link resumes its export; the sensors' own sync takes
+so a Retransmission on a new link resumes its export (unless ``retransmission_on_new_link=False``: then
+it is forgotten and a Retransmission is refused until a file is requested again); the sensors' own sync takes
 :data:`SYNC_DURATION_S` and leaves every synced sensor on the root's clock (same grid, same rate) with
 a seeded error of about ``sync_error_us`` (normal, σ) — a model, not a measurement of real DOTs.
 
@@ -107,6 +108,11 @@ class DotSensor(DotMessageService):
         Seed of corruption and the sync error.
     max_mtu : int
         Largest ATT MTU it accepts [bytes].
+    export_link_drops : iterable of int
+        DataNumbers after whose export packet the link drops (each once, in the first export that sends it).
+    retransmission_on_new_link : bool
+        Whether the file requested on a previous link stays selected, so a Retransmission on a new link
+        resumes its export (True), or is forgotten on a link drop, so it is refused (False).
 
     Attributes
     ----------
@@ -116,6 +122,8 @@ class DotSensor(DotMessageService):
         Whether its clock is synced to a root sensor.
     sent : list of int
         Grid index of every sample notified while streaming (lost ones included), for tests.
+    refused_retransmissions : int
+        Retransmissions it refused, for tests.
     """
 
     def __init__(
@@ -133,6 +141,8 @@ class DotSensor(DotMessageService):
         sync_error_us: float = 20.0,
         seed: int = 0,
         max_mtu: int = 247,
+        export_link_drops: Iterable[int] = (),
+        retransmission_on_new_link: bool = True,
     ) -> None:
         if not (math.isfinite(clock_drift_ppm) and abs(clock_drift_ppm) <= 10_000):
             raise SimulationError(f"clock_drift_ppm must be within ±10000, got {clock_drift_ppm!r}")
@@ -158,8 +168,12 @@ class DotSensor(DotMessageService):
         self._pump: asyncio.Task[None] | None = None
         self._export: asyncio.Task[None] | None = None
         self._export_index = 0
+        self.refused_retransmissions = 0
+        self.retransmission_on_new_link = retransmission_on_new_link
+        self.export_link_drops = set(export_link_drops)
         self._selection: tuple[int, ...] = DEFAULT_SELECTION
         self._ack = b""
+        self._ack_read = asyncio.Event()
         services = [
             ServiceSpec(_SERVICE["configuration"], (CharacteristicSpec(_CHAR["device_info"], ("read",)),)),
             ServiceSpec(
@@ -181,7 +195,7 @@ class DotSensor(DotMessageService):
                 _SERVICE["message"],
                 (
                     CharacteristicSpec(_CHAR["message_control"], ("write",), on_write=self._on_message),
-                    CharacteristicSpec(_CHAR["message_acknowledge"], ("read",), on_read=lambda: self._ack),
+                    CharacteristicSpec(_CHAR["message_acknowledge"], ("read",), on_read=self._read_ack),
                     CharacteristicSpec(_CHAR["message_notification"], ("notify",)),
                 ),
             ),
@@ -331,6 +345,8 @@ class DotSensor(DotMessageService):
         self._mode = None
         if self._export is not None:
             self._export.cancel()
+        if not self.retransmission_on_new_link:
+            self._export_index = 0
 
     # --- the sensors' own sync ---------------------------------------------------------------------
 

@@ -5,12 +5,15 @@ notifications (see :mod:`imurehab.virtual.dot_sensor` for what is emulated and o
 sends one ExportFileData message per recorded sample from the requested DataNumber, then
 ExportFileDataDone; ``corrupt`` of them get a flipped byte (bad checksum), ``invalid_data_numbers`` are
 sent as ExportFileDataInvalid, and a ``link-drop@S`` event fires after the packet of DataNumber
-``round(S × rate)``.
+``round(S × rate)`` (and once after each of ``export_link_drops``). A Retransmission with no file
+requested (on this link, for a sensor that forgets the export on a link drop) is refused with the
+acknowledge result ``invalid_command``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import struct
 from collections.abc import Sequence
@@ -36,6 +39,7 @@ __all__ = ["DotMessageService"]
 
 _NOTIFICATION: Final = uuid(load_profile("movella-dot")["uuid"]["characteristics"]["message_notification"])
 _WRAP: Final = 1 << 32
+_ACK_WAIT_S: Final = 1.0
 
 
 class DotMessageService(VirtualPeripheral):
@@ -47,8 +51,11 @@ class DotMessageService(VirtualPeripheral):
     invalid_data_numbers: frozenset[int]
     _rng: random.Random
     _ack: bytes
+    _ack_read: asyncio.Event
     _export: asyncio.Task[None] | None
     _export_index: int
+    refused_retransmissions: int
+    export_link_drops: set[int]
     _selection: tuple[int, ...]
     _drops: list[float]
 
@@ -83,6 +90,16 @@ class DotMessageService(VirtualPeripheral):
 
     def _fire_drop(self, t: float) -> None:
         raise NotImplementedError
+
+    def _read_ack(self) -> bytes:
+        self._ack_read.set()
+        return self._ack
+
+    async def _delivered(self) -> None:
+        """Wait until the notifications queued on every link went out (Bumble drops them on a disconnect)."""
+        for connection in list(self._links):
+            if connection.data_packet_queue is not None:
+                await connection.drain()
 
     def _on_message(self, data: bytes) -> None:
         message = bytes(data)
@@ -138,6 +155,9 @@ class DotMessageService(VirtualPeripheral):
             if self._export is not None:
                 self._export.cancel()
             return acknowledge(message, "success"), []
+        if name == "Retransmission" and flash.file(self._export_index) is None:
+            self.refused_retransmissions += 1  # no export to resume (on this link, when it forgets)
+            return acknowledge(message, "invalid_command"), []
         if name in ("RequestFileData", "Retransmission"):
             index = info["file_index"] if name == "RequestFileData" else self._export_index
             if flash.file(index) is None:
@@ -145,6 +165,7 @@ class DotMessageService(VirtualPeripheral):
             self._export_index = index
             if self._export is not None:
                 self._export.cancel()
+            self._ack_read.clear()
             start = info.get("retrans_data_number", 0)
             self._export = self._require_air().spawn(
                 self._export_file(index, start), name=f"DOT export {index}"
@@ -172,6 +193,11 @@ class DotMessageService(VirtualPeripheral):
 
     async def _export_file(self, index: int, start: int) -> None:
         packets = self.export_packets(index)
+        # The central reads the acknowledge in the first connection events of the export; with no
+        # airtime on the virtual bus, wait for that read (bounded) so the export does not outrun it.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_ACK_WAIT_S):
+                await self._ack_read.wait()
         for n in range(start, len(packets)):
             if n in self.invalid_data_numbers:
                 packet = recording_payload("ExportFileDataInvalid", struct.pack("<I", n))
@@ -185,7 +211,12 @@ class DotMessageService(VirtualPeripheral):
                 return
             await self.notify(_NOTIFICATION, packet)
             due = [t for t in self._drops if n >= round(t * self.rate_hz)]
-            if due:
-                self._fire_drop(due[0])
+            if due or n in self.export_link_drops:
+                await self._delivered()  # the packets sent so far reach the host before the link goes
+                self.export_link_drops.discard(n)
+                if due:
+                    self._fire_drop(due[0])
+                else:
+                    self.drop_link()
                 return
         await self._send([recording_payload("ExportFileDataDone")])

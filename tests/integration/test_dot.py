@@ -14,7 +14,7 @@ import pytest
 
 import imurehab
 from imurehab.ble import RetryPolicy, stream
-from imurehab.ble.dot_download import DotFileResult
+from imurehab.ble.dot_download import MAX_FULL_REQUESTS, DotFileResult
 from imurehab.ble.dot_sync import start_recording, stop_recording, sync_dot, sync_sensors
 from imurehab.protocols.movella_dot import decode_measurements
 from imurehab.virtual import PolarScenario, VirtualBleakClient, VirtualBleakScanner
@@ -159,8 +159,16 @@ async def record(scenario, seconds, *, sync=False):
     assert set((await stop_recording(scenario.addresses, **BACKENDS)).values()) == {"success"}
 
 
-def test_export_with_corrupt_packets_and_a_link_drop_recovers_every_sample(tmp_path):
-    scenario = DotScenario(n_sensors=2, minutes=0.2, seed=7, faults=["corrupt=0.05", "link-drop@1"])
+@pytest.mark.parametrize("resumes", [True, False], ids=["retransmission-resumes", "retransmission-refused"])
+def test_export_with_corrupt_packets_and_a_link_drop_recovers_every_sample(tmp_path, resumes):
+    scenario = DotScenario(
+        n_sensors=2,
+        minutes=0.2,
+        seed=7,
+        faults=["corrupt=0.05", "link-drop@1"],  # the link drops while the clock is measured
+        export_link_drops=[60],  # and again in the middle of the export
+        retransmission_on_new_link=resumes,
+    )
 
     async def main():
         async with scenario.start() as air:
@@ -178,9 +186,13 @@ def test_export_with_corrupt_packets_and_a_link_drop_recovers_every_sample(tmp_p
         (file,) = s.sessions
         assert isinstance(file, DotFileResult) and file.verified and file.committed and not file.unrecovered
         assert (
-            file.rejected > 0 and s.rejected_chunks == file.rejected and s.reconnects == drops[s.address] >= 1
+            file.rejected > 0 and s.rejected_chunks == file.rejected and s.reconnects == drops[s.address] == 2
         )
         assert sensor.flash.files == []  # erased only after verification
+        # a sensor that forgets the export on a link drop refuses the Retransmission on the new link:
+        # the whole file is asked again (bounded), and nothing is lost either way
+        assert file.full_requests == sensor.refused_retransmissions
+        assert (file.full_requests >= 1) == (not resumes) and file.full_requests <= MAX_FULL_REQUESTS
         got = next(x for x in rec.sensors if x.info.sensor_id == s.sensor_id)
         assert got.info.family == "movella-dot" and got.info.log_verified
         n = file.data_numbers
