@@ -14,9 +14,10 @@ device clock → UTC estimate is fitted to the arrival times
 (:func:`~imurehab.ble.clock.fit_arrival_clock`). Every notification is journaled (settings record,
 then frames, :mod:`imurehab.ble.polar_journal`) before it is handed on.
 
-The output rate is not set by the host (the device control layout is not in our spec): ``rate_hz``
-must be the rate the sensor is set to (60 Hz by default on a DOT); the loss tracker's period follows
-the spacing it sees.
+The output rate is set by the host before each start: the device control characteristic (0x1002, D1
+§2.2 Table 7) is read, written with the output-rate visit bit and the requested rate when it differs,
+and read back; a sensor that keeps another rate (D1: the rate cannot be changed once a measurement or
+the sensors' own sync started) is a clear error, never a stream at an assumed rate.
 """
 
 from __future__ import annotations
@@ -32,22 +33,23 @@ import numpy as np
 
 from imurehab.ble.clock import fit_arrival_clock
 from imurehab.ble.connection import Link, RetryPolicy
+from imurehab.ble.dot_timeline import DotTimeline
 from imurehab.ble.family import DeviceIdentity, LiveFrame, Sink
 from imurehab.ble.polar_gaps import PmdLossTracker
 from imurehab.ble.polar_journal import RECORD_FRAME, RECORD_SETTINGS, record
 from imurehab.ble.report import Gap
-from imurehab.errors import DataValidationError, ImurehabError, ProtocolError
+from imurehab.errors import BleError, DataValidationError, ImurehabError, ProtocolError
 from imurehab.protocols import load_profile
 from imurehab.protocols.movella_dot import (
-    DotSamples,
-    decode_measurements,
+    device_control,
     measurement_control,
+    parse_device_control,
     payload_mode,
     uuid,
 )
 from imurehab.types.clock import ClockModel
 
-__all__ = ["DOT_CHARACTERISTICS", "DotDriver", "DotRequest", "DotTimeline", "dot_serial"]
+__all__ = ["DOT_CHARACTERISTICS", "DotDriver", "DotRequest", "dot_serial"]
 
 _PROFILE: Final = load_profile("movella-dot")
 DOT_CHARACTERISTICS: Final[dict[str, str]] = {
@@ -84,7 +86,7 @@ class DotRequest:
         A documented payload mode carrying acceleration and angular velocity: 20 (rate quantities
         with mag), 21 (rate quantities) or 26 (custom mode 5: quaternion, acc, gyr).
     rate_hz : float
-        The output rate the sensor is set to [Hz] (one of 1, 4, 10, 12, 15, 20, 30, 60 for streaming).
+        The output rate to set on the sensor before streaming [Hz] (1, 4, 10, 12, 15, 20, 30 or 60).
 
     Raises
     ------
@@ -108,79 +110,6 @@ class DotRequest:
         rates = _PROFILE["rates"]["streaming_hz"]
         if self.rate_hz not in rates:
             raise DataValidationError(f"a DOT streams at {rates} Hz, not {self.rate_hz!r}")
-
-
-class DotTimeline:
-    """A DOT's live samples in order: timestamps unwrapped across the rollover, loss, clock epochs.
-
-    Shared by the live driver and the replay of its journals
-    (:mod:`imurehab.ble.dot_dataset`), so the rows written are placed exactly as the stream reported.
-
-    Parameters
-    ----------
-    rate_hz : float
-        Nominal output rate [Hz].
-
-    Attributes
-    ----------
-    tracker : PmdLossTracker
-        Indices and gaps (one sample per notification).
-    rollovers : int
-        2³² µs rollovers unwrapped so far.
-
-    Examples
-    --------
-    >>> from imurehab.protocols.movella_dot import encode_measurement
-    >>> t = DotTimeline(60.0)
-    >>> t.tracker.start_run()
-    >>> stamps = [2**32 - 16_667, 0, 33_333]  # across the rollover; the sample at 16 666 µs was lost
-    >>> packets = encode_measurement(21, stamps, acc=np.zeros((3, 3)), gyr=np.zeros((3, 3)))
-    >>> [(p[1], p[2]) for p in (t.place(v, 21) for v in packets) if p is not None]
-    [(0, 0), (1, 0), (3, 0)]
-    >>> [(g.first_index, g.count) for g in t.tracker.gaps], t.rollovers
-    ([(2, 1)], 1)
-    """
-
-    def __init__(self, rate_hz: float) -> None:
-        self.tracker = PmdLossTracker("", rate_hz)
-        self.rollovers = 0
-        self._last_us: int | None = None
-
-    def place(self, value: bytes, mode: int) -> tuple[DotSamples, int, int] | None:
-        """Decode one payload notification and place it: (sample, its index, its clock epoch).
-
-        Parameters
-        ----------
-        value : bytes
-            The notification.
-        mode : int
-            The payload mode it was streamed in.
-
-        Returns
-        -------
-        (DotSamples, int, int) or None
-            The sample (time unwrapped [µs]), its host-counted index (lost samples skipped) and its
-            clock epoch; None for a repeat or stale sample.
-
-        Raises
-        ------
-        ProtocolError
-            For a notification that is not one sample of the mode.
-        """
-        try:
-            samples = decode_measurements([value], mode, previous_timestamp_us=self._last_us)
-        except ProtocolError as err:
-            if err.reason != "sequence":
-                raise
-            samples = decode_measurements([value], mode)  # the clock restarted
-        assert samples.time_us is not None
-        device_us = int(samples.time_us[0])
-        placed = self.tracker.frame(device_us * 1000, 1)
-        if placed is None:
-            return None
-        self.rollovers += samples.rollovers
-        self._last_us = device_us
-        return samples, placed.first_index, placed.boot_id
 
 
 class DotDriver:
@@ -330,12 +259,37 @@ class DotDriver:
             (:func:`imurehab.ble.dot_sync.start_recording`).
         """
         del log
+        await self._set_rate()
         await self.link.write(
             DOT_CHARACTERISTICS["measurement_control"], measurement_control(True, self.mode.number)
         )
         self.timeline.tracker.start_run(self.request.rate_hz)
         self._announced = False
         self._started = True
+
+    async def _set_rate(self) -> None:
+        """Set the requested output rate on the device control characteristic and read it back.
+
+        Raises
+        ------
+        BleError
+            ``device`` when the sensor keeps another rate (D1: it cannot be changed once a measurement
+            or the sensors' own sync started).
+        """
+        char, rate = DOT_CHARACTERISTICS["device_control"], round(self.request.rate_hz)
+        value = await self.link.read(char)
+        if parse_device_control(value)["output_rate_hz"] == rate:
+            return
+        await self.link.write(char, device_control(output_rate_hz=rate, base=value))
+        now = parse_device_control(await self.link.read(char))["output_rate_hz"]
+        if now != rate:
+            raise BleError(
+                f"the sensor streams at {now} Hz and did not take {rate} Hz (a DOT's output rate cannot be "
+                "changed once a measurement or the sensors' own sync started: stop the sync, or ask for "
+                f"DotRequest(rate_hz={now}))",
+                address=self.link.address,
+                reason="device",
+            )
 
     async def stop(self) -> None:
         """Stop the measurement (samples lost at the very end cannot be seen: no counter)."""

@@ -5,7 +5,7 @@ A DOT's journals of a study session (:func:`dot_folders`) are of two kinds, each
 
 - **Live stream** journals (``stream-…``, meta ``family`` ``"movella-dot"``: records of settings and
   payload notifications with their arrival times, :mod:`imurehab.ble.polar_journal`) are replayed in the
-  order they were started through the same :class:`~imurehab.ble.dot.DotTimeline` the live driver used,
+  order they were started through the same :class:`~imurehab.ble.dot_timeline.DotTimeline` as the live driver,
   so the sample indices, unwrapped device times and gaps are exactly those the stream reported: a lost
   sample is a missing row (``sample_index`` jumps over it, on the sensor's sample grid). Each clock epoch
   is one part, its clock fitted to every sample's arrival (:func:`~imurehab.ble.clock.fit_arrival_clock`).
@@ -41,9 +41,9 @@ import numpy.typing as npt
 
 from imurehab.ble.clock import fit_arrival_clock
 from imurehab.ble.dataset import SensorSummary
-from imurehab.ble.dot import DotTimeline
 from imurehab.ble.dot_clock import latest_clock, place_recording
 from imurehab.ble.dot_export import export_folders, messages
+from imurehab.ble.dot_timeline import DotTimeline
 from imurehab.ble.files import read_json, safe_name
 from imurehab.ble.layout import JournalRoot
 from imurehab.ble.polar_journal import RECORD_FRAME, RECORD_SETTINGS, records

@@ -20,13 +20,18 @@ What it emulates (``firmware_protocols/movella-dot/spec.md``; D1 = the vendor's 
   ≈ 71.6 min); the virtual clock starts at ``clock_at_air0_us`` and runs ``clock_drift_ppm`` fast. All
   samples, streamed or recorded, lie on one grid of that clock at the output rate.
 
-Choices of ours where the sources are silent: the output rate is fixed per sensor (the host cannot set
-it: the device control layout is not in our spec); a measurement stops and an export pauses when the
-link goes down, while a recording goes on; the file requested last stays selected across reconnects,
-so a Retransmission on a new link resumes its export (unless ``retransmission_on_new_link=False``: then
-it is forgotten and a Retransmission is refused until a file is requested again); the sensors' own sync takes
-:data:`SYNC_DURATION_S` and leaves every synced sensor on the root's clock (same grid, same rate) with
-a seeded error of about ``sync_error_us`` (normal, σ) — a model, not a measurement of real DOTs.
+- Configuration (D1 §2.2, Table 7): the device control characteristic (0x1002) reads back its 32
+  bytes; a write with the output-rate visit bit sets the rate of streaming and recording.
+
+Choices of ours where the sources are silent: a new output rate is not taken (the write succeeds, the
+rate read back is unchanged) while measuring or synced (D1: it "cannot be changed after measurement or
+synchronization start") or while recordings are on its flash (its files are kept on one sample grid); a
+measurement stops and an export pauses when the link goes down, while a recording goes on; the file
+requested last stays selected across reconnects, so a Retransmission on a new link resumes its export
+(unless ``retransmission_on_new_link=False``: then it is forgotten and a Retransmission is refused until
+a file is requested again); the sensors' own sync takes :data:`SYNC_DURATION_S` and leaves every synced
+sensor on the root's clock (same grid, same rate) with a seeded error of about ``sync_error_us``
+(normal, σ) — a model, not a measurement of real DOTs.
 
 Faults: notification loss, link drops and silent links come from the air's
 :class:`~imurehab.virtual.FaultPlan`; ``corrupt`` flips a byte of that fraction of ExportFileData
@@ -51,6 +56,7 @@ from imurehab.protocols import load_profile
 from imurehab.protocols.movella_dot import (
     DEFAULT_SELECTION,
     acknowledge,
+    device_control,
     encode_measurement,
     parse_measurement_control,
     payload_mode,
@@ -173,9 +179,21 @@ class DotSensor(DotMessageService):
         self.export_link_drops = set(export_link_drops)
         self._selection: tuple[int, ...] = DEFAULT_SELECTION
         self._ack = b""
+        self._device_control = device_control(output_rate_hz=int(self.rate_hz))
         self._ack_read = asyncio.Event()
         services = [
-            ServiceSpec(_SERVICE["configuration"], (CharacteristicSpec(_CHAR["device_info"], ("read",)),)),
+            ServiceSpec(
+                _SERVICE["configuration"],
+                (
+                    CharacteristicSpec(_CHAR["device_info"], ("read",)),
+                    CharacteristicSpec(
+                        _CHAR["device_control"],
+                        ("read", "write"),
+                        on_read=self._device_control_value,
+                        on_write=self._on_device_control,
+                    ),
+                ),
+            ),
             ServiceSpec(
                 _SERVICE["measurement"],
                 (

@@ -1,4 +1,4 @@
-"""The message service of a virtual Movella DOT: recording commands, file info, export with faults.
+"""The message and device control services of a virtual Movella DOT: recording, export with faults, rate.
 
 Each control write is answered on the acknowledge characteristic and, where D1 §5 says so, by
 notifications (see :mod:`imurehab.virtual.dot_sensor` for what is emulated and our choices). The export
@@ -7,7 +7,8 @@ ExportFileDataDone; ``corrupt`` of them get a flipped byte (bad checksum), ``inv
 sent as ExportFileDataInvalid, and a ``link-drop@S`` event fires after the packet of DataNumber
 ``round(S × rate)`` (and once after each of ``export_link_drops``). A Retransmission with no file
 requested (on this link, for a sensor that forgets the export on a link drop) is refused with the
-acknowledge result ``invalid_command``.
+acknowledge result ``invalid_command``. The device control characteristic (D1 §2.2) takes a new output
+rate only while idle (see :mod:`imurehab.virtual.dot_sensor`).
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ from imurehab.protocols import load_profile
 from imurehab.protocols.movella_dot import (
     acknowledge,
     describe,
+    device_control,
     export_file_data,
+    parse_device_control,
     recording_payload,
     select_export_data,
     uuid,
+    visits,
 )
 from imurehab.virtual.dot_flash import DotFlash
 from imurehab.virtual.peripheral import VirtualPeripheral
@@ -40,6 +44,7 @@ __all__ = ["DotMessageService"]
 _NOTIFICATION: Final = uuid(load_profile("movella-dot")["uuid"]["characteristics"]["message_notification"])
 _WRAP: Final = 1 << 32
 _ACK_WAIT_S: Final = 1.0
+_RATES: Final = tuple(float(r) for r in load_profile("movella-dot")["rates"]["recording_hz"])
 
 
 class DotMessageService(VirtualPeripheral):
@@ -58,6 +63,10 @@ class DotMessageService(VirtualPeripheral):
     export_link_drops: set[int]
     _selection: tuple[int, ...]
     _drops: list[float]
+    _device_control: bytes
+    _mode: int | None
+    _origin_us: int
+    synced: bool
 
     def newest_k(self) -> int:
         """Index of the newest sample of the sensor's grid."""
@@ -100,6 +109,24 @@ class DotMessageService(VirtualPeripheral):
         for connection in list(self._links):
             if connection.data_packet_queue is not None:
                 await connection.drain()
+
+    def _device_control_value(self) -> bytes:
+        return self._device_control
+
+    def _on_device_control(self, data: bytes) -> None:
+        value = bytes(data)
+        try:
+            asked = parse_device_control(value)
+        except ProtocolError:
+            raise att.ATT_Error(att.ErrorCode.INVALID_ATTRIBUTE_LENGTH) from None
+        if "output_rate" not in visits(value):
+            return
+        rate = float(asked["output_rate_hz"])
+        if rate not in _RATES or self._mode is not None or self.synced or self.flash.files:
+            return  # not taken (D1: not after a measurement or the sync started); the host reads it back
+        self._origin_us = int(self.sample_time_us(self.newest_k() + 1))  # a new grid from the next sample
+        self.rate_hz = self.flash.rate_hz = rate
+        self._device_control = device_control(output_rate_hz=int(rate), base=self._device_control)
 
     def _on_message(self, data: bytes) -> None:
         message = bytes(data)

@@ -14,8 +14,11 @@ import pytest
 
 import imurehab
 from imurehab.ble import RetryPolicy, stream
+from imurehab.ble.connection import Link
+from imurehab.ble.dot import DotDriver, DotRequest
 from imurehab.ble.dot_download import MAX_FULL_REQUESTS, DotFileResult
 from imurehab.ble.dot_sync import start_recording, stop_recording, sync_dot, sync_sensors
+from imurehab.errors import BleError
 from imurehab.protocols.movella_dot import decode_measurements
 from imurehab.virtual import PolarScenario, VirtualBleakClient, VirtualBleakScanner
 from imurehab.virtual.dot_scenario import DotScenario
@@ -148,6 +151,42 @@ def test_a_polar_stream_and_a_dot_sync_into_one_study_session_keep_both(tmp_path
     for s in synced.sensors:
         got = next(x for x in rec.sensors if x.info.serial == s.serial)
         assert len(got) == s.samples == s.sessions[0].data_numbers
+
+
+def test_the_host_sets_the_output_rate_and_a_synced_sensor_that_keeps_its_rate_is_refused():
+    scenario = DotScenario(n_sensors=1, minutes=0.2, seed=2)
+    (address,) = scenario.addresses
+
+    async def stream_at(rate_hz):
+        driver = DotDriver(
+            Link(address, backend=VirtualBleakClient, policy=FAST), FAST, DotRequest(21, rate_hz)
+        )
+        times = []
+        driver.on_frame = lambda host_ns, value: times.append(
+            int(driver.decode(host_ns, value).device_time_us[0])
+        )
+        try:
+            await driver.connect()
+            await driver.start(log=False)
+            await asyncio.sleep(1.0)
+            await driver.stop()
+        finally:
+            await driver.close()
+        return times
+
+    async def main():
+        async with scenario.start():
+            times = await stream_at(30.0)
+            rate = scenario.sensors[0].rate_hz
+            assert all((await sync_sensors(scenario.addresses, **BACKENDS)).values())
+            with pytest.raises(BleError) as refused:
+                await stream_at(60.0)
+            return times, rate, refused.value
+
+    times, rate, refused = run(main())
+    assert rate == 30.0 and len(times) > 5
+    assert set(np.diff(times).tolist()) <= {33_333, 33_334}  # samples on the 30 Hz grid
+    assert refused.reason == "device" and "30 Hz" in str(refused) and "60 Hz" in str(refused)
 
 
 async def record(scenario, seconds, *, sync=False):

@@ -5,6 +5,8 @@ Facts and sources: ``firmware_protocols/movella-dot/spec.md``; constants: its ``
 - Measurement service: :func:`decode_measurements` / :func:`encode_measurement` for the payload
   notifications of each documented payload mode (one sample per notification, decoded in batches
   with numpy), :func:`measurement_control` for the control characteristic.
+- Configuration service: :func:`device_control` / :func:`parse_device_control` for the device control
+  characteristic (output rate).
 - Message service (``MID LEN DATA CHECKSUM``): :func:`encode_message`, :func:`describe`,
   recording/export/retransmission/synchronisation/configuration builders;
   :func:`decode_export` / :func:`export_file_data` for exported recordings (arrays, ordered by data
@@ -22,6 +24,7 @@ Examples
 """
 
 from imurehab.protocols.counters import unwrap_counter
+from imurehab.protocols.movella_dot._device import device_control, parse_device_control, visits
 from imurehab.protocols.movella_dot._export import (
     DEFAULT_SELECTION,
     decode_export,
@@ -67,11 +70,13 @@ __all__ = [
     "decode_export",
     "decode_measurements",
     "describe",
+    "device_control",
     "encode_measurement",
     "encode_message",
     "export_file_data",
     "is_export_data",
     "measurement_control",
+    "parse_device_control",
     "parse_frame",
     "parse_measurement_control",
     "payload_mode",
@@ -81,4 +86,5 @@ __all__ = [
     "sync_message",
     "unwrap_counter",
     "uuid",
+    "visits",
 ]
