@@ -32,6 +32,8 @@ from imurehab.store import schema as col
 from imurehab.store.layout import find_parts
 
 __all__ = [
+    "CALIBRATION_METADATA_KEY",
+    "NOTES_METADATA_KEY",
     "RESULTS_VERSION",
     "RESULT_TABLES",
     "SOURCE_KEY",
@@ -49,6 +51,11 @@ __all__ = [
 RESULT_TABLES: Final[tuple[str, ...]] = (col.ORIENTATION, col.JOINT_ANGLES, col.REPS)
 """The tables :func:`~imurehab.pipeline.process_session` writes, in the order they are published."""
 SOURCE_KEY: Final = "results_source"
+CALIBRATION_METADATA_KEY: Final[str] = "calibration"
+"""Footer metadata key of ``joint_angles`` files: a list of each joint's calibration figures (dicts with
+``joint``, ``side`` and :meth:`imurehab.pipeline.JointResult.calibration`)."""
+NOTES_METADATA_KEY: Final[str] = "notes"
+"""Footer metadata key of ``joint_angles`` files: the processing notes (list of str)."""
 """Key of the :class:`ResultsSource` in a results part's ``imurehab`` footer metadata."""
 RESULTS_VERSION: Final[int] = 1
 """Grows whenever the results of the same inputs change (an algorithm fix between releases)."""

@@ -22,7 +22,15 @@ from imurehab.analysis.summary import SessionSummary, summarize_session
 from imurehab.errors import DatasetNotFoundError
 from imurehab.exercises import ExerciseTemplate, list_templates, load_template
 from imurehab.pipeline.joints import ROM_UNCERTAINTY_DEG
-from imurehab.pipeline.provenance import SOURCE_KEY, InputFile, ResultsSource, input_files, results_settings
+from imurehab.pipeline.provenance import (
+    CALIBRATION_METADATA_KEY,
+    NOTES_METADATA_KEY,
+    SOURCE_KEY,
+    InputFile,
+    ResultsSource,
+    input_files,
+    results_settings,
+)
 from imurehab.pipeline.recording import ProcessedSession, process_recording
 from imurehab.store import read_recording, read_table
 from imurehab.store import schema as col
@@ -209,7 +217,10 @@ def write_results(
             template=template,
             on_orientation=lambda frame: out.stage(col.ORIENTATION, frame, metadata=meta),
         )
-        out.stage(col.JOINT_ANGLES, result.joint_angles, metadata=meta)
+        # How each joint was calibrated travels with its angles (the physio report shows it).
+        calibration = [{"joint": j.joint, "side": j.side, **j.calibration()} for j in result.joints]
+        extra = {CALIBRATION_METADATA_KEY: calibration, NOTES_METADATA_KEY: result.notes}
+        out.stage(col.JOINT_ANGLES, result.joint_angles, metadata={**meta, **extra})
         out.stage(col.REPS, result.reps, metadata=meta)
     return result
 

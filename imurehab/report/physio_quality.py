@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import polars as pl
 
+from imurehab.pipeline.provenance import CALIBRATION_METADATA_KEY, NOTES_METADATA_KEY
 from imurehab.report.physio_data import SessionRef
 from imurehab.store import read_file_metadata, read_table
 from imurehab.store import schema as col
@@ -20,12 +21,6 @@ from imurehab.store.layout import find_parts
 from imurehab.types import SampleFlags
 
 __all__ = ["CALIBRATION_METADATA_KEY", "NOTES_METADATA_KEY", "calibration_quality", "sensor_quality"]
-
-CALIBRATION_METADATA_KEY: Final[str] = "calibration"
-"""Footer metadata key of ``joint_angles`` files: a list of each joint's calibration figures (dicts with
-``joint``, ``side`` and :meth:`imurehab.pipeline.JointResult.calibration`), where the writer stored them."""
-NOTES_METADATA_KEY: Final[str] = "notes"
-"""Footer metadata key of ``joint_angles`` files: the processing notes (list of str), where stored."""
 
 _SATURATED: Final[int] = int(
     SampleFlags.ACC_SATURATED | SampleFlags.GYR_SATURATED | SampleFlags.MAG_SATURATED

@@ -19,9 +19,9 @@ from imurehab.analysis import MEASUREMENT_MDC_SOURCE
 from imurehab.cli.report import register
 from imurehab.errors import DatasetNotFoundError
 from imurehab.exercises import load_template
+from imurehab.pipeline.provenance import CALIBRATION_METADATA_KEY, NOTES_METADATA_KEY
 from imurehab.report import physio_report
 from imurehab.report.physio_figures import envelope
-from imurehab.report.physio_quality import CALIBRATION_METADATA_KEY, NOTES_METADATA_KEY
 from imurehab.report.physio_tables import flag_reason
 from imurehab.store import read_table, write_table
 
@@ -175,7 +175,7 @@ def test_data_quality_shows_the_gap_the_flags_and_the_clock(dataset, report):
     (calibration,) = ds.table(report.html, "Joint calibration")
     (joint,) = results["s3"].joints
     assert calibration["off-axis RMS [deg]"] == f"{joint.angles.off_axis_rms_deg:.1f}"
-    assert calibration["method"] == "not stored"
+    assert calibration["method"] == joint.calibration()["method"]  # stored by imurehab process
 
 
 def test_calibration_stored_with_the_results_is_shown(tmp_path):
