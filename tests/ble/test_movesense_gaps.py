@@ -4,8 +4,9 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from imurehab.ble.movesense_gaps import MeasLossTracker
 from imurehab.ble.movesense_entries import verify_log
+from imurehab.ble.movesense_gaps import MeasLossTracker
+from imurehab.ble.movesense_stream import MeasStream
 from imurehab.protocols.movesense import assemble_log, encode_log, encode_meas, encode_sbem, reassemble
 
 
@@ -73,3 +74,50 @@ def test_verify_log_passes_a_whole_file_and_names_what_is_wrong():
     payloads, _, _ = reassemble(gap)
     jumped = encode_sbem({1: "/Meas/IMU6/104"}, [(1, bytes(p)) for p in payloads])
     assert "timestamps jump" in verify_log(*assemble_log(encode_log(3, jumped)), len(jumped))
+
+
+PATH = "/Meas/IMU6/104"
+
+
+def _sent(messages):
+    """Notifications of IMU6 messages of 8 samples (2 each: DATA, DATA_PART2), every value unique."""
+    acc = np.arange(messages * 8 * 3, dtype=float).reshape(-1, 3) + 100.0
+    gyr = -np.arange(messages * 8 * 3, dtype=float).reshape(-1, 3) * 1e-3
+    ts = stamps(104, 8, messages, 3_600_000)
+    return ts, gyr, encode_meas(PATH, 5, ts, acc=acc, gyr=gyr)
+
+
+def _emitted(packets, lost):
+    s = MeasStream(PATH)
+    s.start_run(5)
+    return s, [m for k, p in enumerate(packets) if k not in lost for m in s.feed(k, p)]
+
+
+def test_a_data_part2_after_the_wrong_data_is_never_emitted_and_counted_exactly():
+    ts, gyr, packets = _sent(6)
+    assert len(packets) == 12  # every message needs its DATA_PART2
+    s, out = _emitted(packets, {3, 4})  # message 1's DATA_PART2 and message 2's DATA: right length joined
+    assert [ts.index(m.timestamp_ms) for m in out] == [0, 3, 4]  # 5 is held: nothing follows it
+    assert [m.first_index for m in out] == [0, 24, 32]
+    assert [(g.first_index, g.count, g.cause) for g in s.tracker.gaps] == [(8, 16, "air")]
+    for m in out:
+        j = ts.index(m.timestamp_ms)
+        assert np.allclose(m.gyr, gyr[8 * j : 8 * j + 8])
+    # without the hold, message 1's head and message 2's tail would have been one message of 8 samples
+    assert len(packets[2]) + len(packets[5]) == len(packets[0]) + len(packets[1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(lost=st.lists(st.booleans(), min_size=6, max_size=80))
+def test_every_emitted_sample_is_its_own_message_and_the_gaps_are_the_rest(lost):
+    messages = len(lost) // 2
+    ts, gyr, packets = _sent(messages)
+    s, out = _emitted(packets, {k for k, gone in enumerate(lost[: 2 * messages]) if gone})
+    got = [ts.index(m.timestamp_ms) for m in out]
+    for m, j in zip(out, got, strict=True):
+        assert np.allclose(m.gyr, gyr[8 * j : 8 * j + 8])  # no tail of another message
+        assert m.first_index - out[0].first_index == 8 * (j - got[0])
+    missing = sorted(set(range(got[0], got[-1] + 1)) - set(got)) if out else []
+    assert sum(g.count for g in s.tracker.gaps) == 8 * len(missing)
+    for g in s.tracker.gaps:
+        assert all(8 * (j - got[0]) not in range(g.first_index, g.first_index + g.count) for j in got)

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 import imurehab
-from imurehab.ble import RetryPolicy, stream
+from imurehab.ble import PolarRequest, RetryPolicy, stream
 from imurehab.ble.movesense_sync import MAX_ATTEMPTS, sync_movesense
 from imurehab.protocols.movesense import decode_log
-from imurehab.virtual import FaultPlan, VirtualBleakClient, VirtualBleakScanner
+from imurehab.virtual import FaultPlan, PolarScenario, VirtualBleakClient, VirtualBleakScanner
 from imurehab.virtual.movesense_scenario import MovesenseScenario
 from imurehab.virtual.movesense_sensor import NOTIFY_UUID
 
@@ -245,3 +245,41 @@ def test_sync_whose_every_attempt_is_cut_reports_the_entry_not_recovered(tmp_pat
     assert "the link dropped" in message and f"of {entry.length} bytes" in message
     assert scenario.sensors[0].logger.entries  # nothing erased
     assert not report.paths and s.samples == 0
+
+
+def test_a_study_session_keeps_a_polar_stream_and_a_movesense_stream_and_sync(tmp_path):
+    polar = PolarScenario(n_sensors=1, minutes=0.2, seed=3)
+    movesense = MovesenseScenario(n_sensors=1, minutes=0.2, seed=4, log_seconds=10)
+    ids = {"subject": "P01", "session": "S1"}
+
+    async def polar_stream():
+        async with polar.start():
+            return await stream(
+                polar.addresses,
+                tmp_path,
+                seconds=2.0,
+                client_backend=VirtualBleakClient,
+                families=polar.families,
+                polar=PolarRequest({"acc": (52.0, 8.0), "gyro": (52.0, 2000.0)}),
+                policy=FAST,
+                **ids,
+            )
+
+    first = run(polar_stream())
+    assert first.sensors[0].error is None
+    streamed, _, _ = stream_virtual(movesense, tmp_path, 2.0, **ids)
+    report, _ = sync(movesense, tmp_path, **ids)
+    assert report.complete and report.write_error is None, report.sensors[0].to_json()
+    rec = imurehab.read_recording(tmp_path, subject="P01", session="S1")
+    by_family = {s.info.family: s for s in rec.sensors}
+    assert sorted(by_family) == ["movesense-gsp", "polar-pmd"]
+    got = by_family["movesense-gsp"]
+    # the stream was after the log, in the same boot: both land in one sensor, the log's rows verified
+    truth = decode_log(movesense.sensors[0].log_file(1))["/Meas/IMU6/104"]
+    logged = np.isin(got.device_time, truth.time_ns // 1000)
+    assert got.info.log_verified and logged.sum() == len(truth.time_ns) and len(got.info.clocks) == 1
+    assert got.device_time[~logged].min() > truth.time_ns[-1] // 1000
+    assert len(got) - logged.sum() == streamed.sensors[0].samples
+    assert report.sensors[0].samples == len(got) and np.all(np.diff(got.time_us) > 0)
+    # one clock fitted to the stream's and the probe's arrivals spans seconds: the log's bound is finite
+    assert 0 < report.sensors[0].clock_uncertainty_us == got.info.clock_uncertainty_us < 1e6
