@@ -20,6 +20,7 @@ import numpy.typing as npt
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, sosfiltfilt
 
+from imurehab.analysis._readonly import ReadOnlyMappings
 from imurehab.analysis.reps import Rep
 from imurehab.analysis.smoothness import log_dimensionless_jerk, sparc
 from imurehab.errors import DataValidationError
@@ -92,7 +93,7 @@ def compensation_flag(check: CompensationCheck) -> str:
 
 
 @dataclass(frozen=True)
-class RepQuality:
+class RepQuality(ReadOnlyMappings):
     """One repetition described for a clinician.
 
     Attributes

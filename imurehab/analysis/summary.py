@@ -28,6 +28,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from imurehab.analysis._readonly import ReadOnlyMappings
 from imurehab.analysis.norms import NormalRange, normal_range
 from imurehab.analysis.quality import RepQuality
 from imurehab.errors import DataValidationError
@@ -111,7 +112,7 @@ class SessionChange:
 
 
 @dataclass(frozen=True)
-class SessionSummary:
+class SessionSummary(ReadOnlyMappings):
     """One set of repetitions, summarised.
 
     Attributes

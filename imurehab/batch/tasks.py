@@ -11,11 +11,9 @@ cluster.
 
 from __future__ import annotations
 
-import copyreg
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Literal
 
 from imurehab.analysis.quality import RepQuality
@@ -47,19 +45,6 @@ __all__ = [
 ]
 
 Status = Literal["processed", "skipped", "failed"]
-
-
-def _mapping_proxy(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
-    return MappingProxyType(mapping)
-
-
-def _reduce_mapping_proxy(proxy: MappingProxyType[Any, Any]) -> tuple[Any, tuple[dict[Any, Any]]]:
-    return _mapping_proxy, (dict(proxy),)
-
-
-# Results travel between processes, and rep qualities and summaries keep their mappings read-only behind
-# MappingProxyType, which pickle refuses: a proxy is sent as a proxy over a copy of its mapping.
-copyreg.pickle(MappingProxyType, _reduce_mapping_proxy)
 
 
 @dataclass(frozen=True)
