@@ -135,8 +135,9 @@ class SessionProfile:
         Built-in exercise templates (``imurehab.exercises.list_templates()``) done in a session; the first
         is the session's exercise unless another is chosen when syncing.
     calibration_pose : {"standing", "sitting", "supine"} or None
-        The pose held still at the start of each set; every exercise must use it. Default: the
-        exercises' own pose (None without exercises).
+        The pose held still at the start of each set; every exercise must start in it. None: each
+        exercise in its own pose (:meth:`poses`). Read from a file, it defaults to the exercises' pose
+        when they share one.
     path : Path or None
         The file it was read from (not compared).
     """
@@ -147,33 +148,15 @@ class SessionProfile:
     calibration_pose: str | None = None
     path: Path | None = field(default=None, compare=False)
 
-    def placements(self) -> dict[str, str]:
-        """Sensor label (address, else serial) → segment with side.
+    def poses(self) -> dict[str, str]:
+        """Each exercise's calibration pose (the profile's, else its template's).
 
         Returns
         -------
         dict of str to str
-            E.g. ``{"F0:12:34:56:00:01": "thigh_right"}``.
+            Exercise → ``"standing"``, ``"sitting"`` or ``"supine"``.
         """
-        return {s.label: s.placement for s in self.sensors}
-
-    def sensor_on(self, placement: str) -> ProfileSensor:
-        """The sensor placed on ``placement`` (``"thigh_right"``).
-
-        Parameters
-        ----------
-        placement : str
-            Segment with side.
-
-        Raises
-        ------
-        KeyError
-            No sensor of the profile is there.
-        """
-        for s in self.sensors:
-            if s.placement == placement:
-                return s
-        raise KeyError(placement)
+        return {e: self.calibration_pose or load_template(e).pose for e in self.exercises}
 
     def to_toml(self) -> str:
         """The profile as TOML text that :func:`parse_profile` reads back equal."""
@@ -285,10 +268,8 @@ def _check_exercises(t: _Keys, exercises: list[str], pose: str | None) -> str | 
             )
     poses = {name: load_template(name).pose for name in exercises}
     if pose is None:
-        found = sorted(set(poses.values()))
-        if len(found) > 1:
-            raise t.fail("calibration_pose", f"the exercises start in different poses ({poses}); give one")
-        return found[0] if found else None
+        found = set(poses.values())
+        return found.pop() if len(found) == 1 else None
     for i, (name, own) in enumerate(poses.items(), 1):
         if own != pose:
             raise t.fail(f"exercises[{i}]", f"{name} is calibrated {own}, not {pose} (calibration_pose)")

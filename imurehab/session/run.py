@@ -108,7 +108,7 @@ class SessionStart:
             "subject": self.profile.subject,
             "session": self.session,
             "dataset": str(self.dataset),
-            "calibration_pose": self.profile.calibration_pose,
+            "calibration_poses": self.profile.poses(),
             "complete": self.complete,
             "sensors": [s.to_json() for s in self.sensors],
             "incomplete": self.incomplete,
