@@ -16,7 +16,7 @@ Examples
 (True, [])
 """
 
-from imurehab.session.onboard import START_FAMILIES, STOP_FAMILIES, LoggingOutcome
+from imurehab.session.onboard import START_FAMILIES, STOP_FAMILIES, LoggingOutcome, run_family
 from imurehab.session.profile import ProfileError, ProfileSensor, SessionProfile, load_profile, parse_profile
 from imurehab.session.run import SessionStart, SessionSync, start_session, started_session, sync_session
 from imurehab.session.virtual import bind_virtual, virtual_scenario
@@ -33,6 +33,7 @@ __all__ = [
     "bind_virtual",
     "load_profile",
     "parse_profile",
+    "run_family",
     "start_session",
     "started_session",
     "sync_session",

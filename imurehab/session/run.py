@@ -275,13 +275,18 @@ def _download_gaps(result: SessionSync, resolved: ResolvedSensors, sync_report: 
 def _process_and_report(result: SessionSync, report_path: Path, on_phase: PhaseCallback) -> None:
     """Placements into ``sessions``, then processing and the report (blocking: run in a thread)."""
     on_phase("placing the sensors on their segments")
-    _, absent = store_placements(
-        result.dataset, result.subject, result.session, result.placements, result.exercise
-    )
+    try:
+        _, absent = store_placements(
+            result.dataset, result.subject, result.session, result.placements, result.exercise
+        )
+        on_phase("processing: orientation, joint angles, repetitions")
+        options = BatchOptions()
+        plan = plan_batch(result.dataset, subject=result.subject, session=result.session, options=options)
+    except ImurehabError as err:  # e.g. every log was synced into another session before
+        result.missing.append(f"session {result.subject}/{result.session} not processed: {err}")
+        return
     for sensor in absent:
         result.missing.append(f"{sensor} ({result.placements.pop(sensor)}): no samples in this session")
-    on_phase("processing: orientation, joint angles, repetitions")
-    plan = plan_batch(result.dataset, subject=result.subject, session=result.session, options=BatchOptions())
     processed = run_batch(plan).results[0]
     result.processed = processed
     result.notes += list(processed.notes)
