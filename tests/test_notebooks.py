@@ -39,6 +39,7 @@ NAMES = ("01-joint-angles.ipynb", "02-fusion-on-broad.ipynb", "03-coach-cohort.i
 CELL_TIMEOUT_S = 600  # hang guards only (a cold numba cache compiles for ~15 s); never timing checks
 RUN_TIMEOUT_S = 1800
 PROBE_MARK = "NOTEBOOK-PROBE:"
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def execute_in_this_process(job: dict[str, str | None]) -> None:
@@ -95,7 +96,8 @@ def run_notebook(name: str, tmp_path: Path, *, parameters: str | None = None, pr
         check=False,
     )
     if done.returncode != 0:
-        pytest.fail(f"{name} failed to run:\n{done.stderr[-6000:]}")
+        plain = ANSI_COLOUR.sub("", done.stderr)  # IPython colours its tracebacks
+        pytest.fail(f"{name} failed to run:\n{plain[-6000:]}")
     nb = nbformat.read(executed, as_version=4)
     found = None
     if probe is not None:
