@@ -9,6 +9,7 @@ removes. One writer per (table, subject, session) partition at a time is assumed
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
@@ -82,30 +83,79 @@ def _make_dirs(path: Path) -> None:
         _fsync(created.parent)
 
 
+_DICTIONARY_PROBE: Final = 4096
+"""Values of a float column looked at to decide whether it is quantised (see :func:`_encodings`)."""
+
+
+def _quantised(column: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether a float column's first values lie on one grid of at most 2¹⁶ steps (a sensor's counts).
+
+    The grid step is the smallest gap between distinct values; every gap must be a whole number of
+    steps. A coarse test on purpose: a miss only leaves the column PLAIN.
+    """
+    probe = column.slice(0, _DICTIONARY_PROBE).to_numpy(zero_copy_only=False)
+    levels = np.unique(probe[np.isfinite(probe)])
+    if len(levels) < 2:
+        return len(levels) == 1
+    gaps = np.diff(levels)
+    step = float(gaps.min())
+    with np.errstate(over="ignore", invalid="ignore"):  # a subnormal step: far too many levels anyway
+        span = (levels[-1] - levels[0]) / step
+        if not span <= 2**16:
+            return False
+        steps = gaps / step
+    return bool(np.all(np.abs(steps - np.rint(steps)) <= 1e-6 * np.maximum(steps, 1.0)))
+
+
+def _encodings(schema: pa.Schema, first: pa.Table | None) -> tuple[list[str], dict[str, str]]:
+    """Columns to dictionary-encode and columns with an explicit encoding, for a file's rows.
+
+    Strings are dictionary-encoded. Integers and timestamps use DELTA_BINARY_PACKED (times and
+    indices step by near-constant amounts: ~2.5x smaller and ~3x faster to decode than PLAIN). Floats
+    are dictionary-encoded only when the first rows show them quantised, as every sensor's samples are
+    (16-bit counts times a scale): ~2x faster to decode and ~40% smaller; floats that are not (fusion
+    output, imported floats) stay PLAIN, where a dictionary would overflow and cost ~4x the write time.
+    All three are standard Parquet encodings that pyarrow, polars, DuckDB and Spark (3.3+ vectorised,
+    older through parquet-mr) decode.
+    """
+    dictionary = [f.name for f in schema if pa.types.is_string(f.type)]
+    explicit = {
+        f.name: "DELTA_BINARY_PACKED"
+        for f in schema
+        if (pa.types.is_integer(f.type) and f.type.bit_width >= 32) or pa.types.is_timestamp(f.type)
+    }
+    if first is not None and first.num_rows:
+        dictionary += [
+            f.name for f in schema if pa.types.is_floating(f.type) and _quantised(first.column(f.name))
+        ]
+    return dictionary, explicit
+
+
 def _write_hidden(
     schema: pa.Schema, parts: Iterable[pa.Table], final: Path, sort_keys: Iterable[str]
 ) -> Path:
     """Write the rows of ``parts`` (in order) to a hidden temporary file beside ``final`` and flush it.
 
     Returns the temporary file's path. Row groups hold :data:`ROW_GROUP_ROWS` rows whatever the parts'
-    lengths, as long as every part but the last has a multiple of that many rows.
+    lengths, as long as every part but the last has a multiple of that many rows. Column encodings:
+    :func:`_encodings`, decided from the first part.
     """
     tmp = final.with_name(f".{final.name}.{secrets.token_hex(8)}{_TMP_SUFFIX}")
     sorting = pq.SortingColumn.from_ordering(schema, [(k, "ascending") for k in sort_keys])
-    # Dictionary-encode strings only: on float columns the dictionary overflows and falls back to plain
-    # after costing ~5x the write time. Numbers stay PLAIN (no delta or byte-stream-split encodings),
-    # which every Parquet reader, older Spark included, decodes.
-    strings = [f.name for f in schema if pa.types.is_string(f.type)]
+    rows = iter(parts)
+    first = next(rows, None)
+    dictionary, explicit = _encodings(schema, first)
     try:
         with pq.ParquetWriter(
             tmp,
             schema,
             compression=COMPRESSION,
-            use_dictionary=strings,
+            use_dictionary=dictionary,
+            column_encoding=explicit,
             sorting_columns=sorting,
             store_schema=True,
         ) as writer:
-            for part in parts:
+            for part in itertools.chain([] if first is None else [first], rows):
                 writer.write_table(part, row_group_size=ROW_GROUP_ROWS)
         _fsync(tmp)
     except BaseException:

@@ -148,11 +148,14 @@ def test_a_table_written_in_slices_is_the_file_written_at_once(tmp_path, monkeyp
     path = write_table(frame, tmp_path, sc.ORIENTATION, **KEYS)
     # The same rows through one call of the Parquet writer, with the file's own schema and settings.
     whole = sc.conform_frame(frame, sc.ORIENTATION).to_arrow().cast(pq.read_schema(path))
+    dictionary, explicit = writer_module._encodings(whole.schema, whole)
+    assert dictionary == [sc.SENSOR, sc.SEGMENT]  # the quaternions are not quantised: plain
     with pq.ParquetWriter(
         tmp_path / "whole.parquet",
         whole.schema,
         compression="zstd",
-        use_dictionary=[sc.SENSOR, sc.SEGMENT],
+        use_dictionary=dictionary,
+        column_encoding=explicit,
         sorting_columns=pq.read_metadata(path).row_group(0).sorting_columns,
         store_schema=True,
     ) as w:
