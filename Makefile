@@ -35,12 +35,12 @@ demo: $(STAMP_RUN)
 	$(BIN)/imurehab demo --out demo-out
 
 test: $(STAMP_TEST) $(BIDS_VALIDATOR) $(CHROMIUM)
-	$(BIN)/ruff check imurehab tests benchmarks
+	$(BIN)/ruff check imurehab tests benchmarks notebooks
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP_TEST)
-	$(BIN)/ruff check imurehab tests benchmarks
-	$(BIN)/ruff format --check imurehab tests benchmarks
+	$(BIN)/ruff check imurehab tests benchmarks notebooks
+	$(BIN)/ruff format --check imurehab tests benchmarks notebooks
 
 bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/store.py

@@ -23,6 +23,7 @@ from imurehab.cli.export import register as register_export_command
 from imurehab.cli.process import register as register_process_command
 from imurehab.cli.protocol import app as protocol_app
 from imurehab.cli.report import register as register_report_command
+from imurehab.cli.session import register as register_session_commands
 
 app = typer.Typer(
     name="imurehab",
@@ -37,6 +38,7 @@ register_ble_commands(app)
 register_coach_commands(app)
 register_export_command(app)
 register_report_command(app)
+register_session_commands(app)
 register_process_command(app)
 
 
