@@ -24,6 +24,7 @@ from imurehab.cli.process import register as register_process_command
 from imurehab.cli.protocol import app as protocol_app
 from imurehab.cli.report import register as register_report_command
 from imurehab.cli.session import register as register_session_commands
+from imurehab.cli.simulate import register as register_simulate_command
 
 app = typer.Typer(
     name="imurehab",
@@ -39,6 +40,7 @@ register_coach_commands(app)
 register_export_command(app)
 register_report_command(app)
 register_session_commands(app)
+register_simulate_command(app)
 register_process_command(app)
 
 
