@@ -4,6 +4,18 @@ Every error the library raises on purpose derives from :class:`ImurehabError`. S
 facts a caller needs to act (which sensor, which column, which row, which byte offset, which path) as
 attributes, and a message that names them, so the command-line app can print one clear line.
 
+The tree:
+
+- :class:`ImurehabError`
+    - :class:`DataValidationError` (also a ``ValueError``): :class:`ShapeError`, :class:`NonFiniteError`,
+      :class:`TimeOrderError`, :class:`UnitsError`, :class:`DuplicateSensorError`, :class:`IdentifierError`
+    - :class:`StoreError`: :class:`DatasetNotFoundError`, :class:`PartitionExistsError`, :class:`SchemaError`,
+      :class:`JournalError`
+    - :class:`ImportFormatError`, :class:`SimulationError`, :class:`ProtocolError` (also ``ValueError``)
+    - :class:`BleError`, :class:`SyncIncompleteError`
+    - :class:`ConfigFileError` (also a ``ValueError``; ``path`` and dotted ``key``): :class:`TemplateError`
+      (exercise templates), :class:`ProfileError` (session profiles)
+
 Examples
 --------
 >>> import numpy as np
@@ -265,19 +277,19 @@ class JournalError(StoreError):
 __all__ += ["BleError", "JournalError", "SyncIncompleteError"]
 
 
-# --- exercise templates ----------------------------------------------------------------------------
+# --- settings files: exercise templates, session profiles -----------------------------------------
 
 
-class TemplateError(ImurehabError, ValueError):
-    """An exercise template is missing, is not valid TOML, or breaks the template format.
+class ConfigFileError(ImurehabError, ValueError):
+    """A TOML settings file is missing, is not valid TOML, or breaks its documented format.
 
     Attributes
     ----------
     path : pathlib.Path or None
-        The template file concerned (``None`` when a built-in name is unknown).
+        The file concerned (``None`` for text parsed without a file, or a built-in name that is unknown).
     key : str or None
-        The offending key as a dotted path (``"tempo.min_rep_s"``, ``"compensation[2].joint"``), or
-        ``None`` when the problem is with the file as a whole.
+        The offending key as a dotted path (``"tempo.min_rep_s"``, ``"sensors[2].side"``), or ``None``
+        when the problem is with the file as a whole.
     """
 
     def __init__(self, message: str, *, path: str | Path | None = None, key: str | None = None) -> None:
@@ -289,4 +301,12 @@ class TemplateError(ImurehabError, ValueError):
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
 
 
-__all__ += ["TemplateError"]
+class TemplateError(ConfigFileError):
+    """An exercise template is missing, is not valid TOML, or breaks the template format."""
+
+
+class ProfileError(ConfigFileError):
+    """A session profile is missing, is not valid TOML, or breaks the profile format (see the docs)."""
+
+
+__all__ += ["ConfigFileError", "ProfileError", "TemplateError"]

@@ -43,7 +43,7 @@ from typing import Any, Final
 
 from imurehab.ble.sync import SYNC_FAMILIES
 from imurehab.body.segments import MIDLINE_SEGMENTS, sided_segment
-from imurehab.errors import ImurehabError
+from imurehab.errors import ImurehabError, ProfileError
 from imurehab.exercises import POSES, list_templates, load_template
 from imurehab.types import SEGMENTS, check_identifier
 
@@ -55,26 +55,6 @@ _SEGMENT_NAMES: Final[frozenset[str]] = frozenset(
     s.rsplit("_", 1)[0] if s.endswith(("_left", "_right")) else s for s in SEGMENTS
 )
 _DOCS: Final = "docs/session-profiles.md"
-
-
-class ProfileError(ImurehabError, ValueError):
-    """A session profile is missing, is not valid TOML, or breaks the profile format.
-
-    Attributes
-    ----------
-    path : pathlib.Path or None
-        The profile file (None for a profile parsed from text without a file).
-    key : str or None
-        The offending key as a dotted path (``"sensors[2].side"``), None for the file as a whole.
-    """
-
-    def __init__(self, message: str, *, path: str | Path | None = None, key: str | None = None) -> None:
-        self.path = Path(path) if path is not None else None
-        self.key = key
-        where = [str(self.path)] if self.path is not None else []
-        if key is not None:
-            where.append(f"key {key!r}")
-        super().__init__(f"{', '.join(where)}: {message}" if where else message)
 
 
 @dataclass(frozen=True)

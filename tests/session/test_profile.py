@@ -170,6 +170,16 @@ def test_not_toml_and_no_file_name_the_file(tmp_path):
         load_profile(tmp_path / "missing.toml")
 
 
+def test_profile_error_lives_in_the_one_exception_tree():
+    from imurehab import errors
+    from imurehab.session import profile
+
+    assert ProfileError is profile.ProfileError is errors.ProfileError
+    assert issubclass(ProfileError, errors.ConfigFileError) and issubclass(ProfileError, ValueError)
+    assert not issubclass(ProfileError, errors.TemplateError)
+    assert ":class:`ProfileError`" in errors.__doc__
+
+
 # --- round trip ---------------------------------------------------------------------------------------
 
 _IDS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True)
