@@ -130,12 +130,15 @@ class LinkStats:
         Links dropped by the air (planned, on demand, silent-loss timeouts and reboots).
     reboots : int
         Reboots the peripheral went through.
+    connections : int
+        Links a central opened to the peripheral (each connect and reconnect).
     """
 
     notifications_sent: int = 0
     dropped: list[DroppedNotification] = field(default_factory=list)
     link_drops: int = 0
     reboots: int = 0
+    connections: int = 0
 
     @property
     def notifications_dropped(self) -> int:

@@ -136,7 +136,7 @@ class VirtualPeripheral:
 
     @property
     def stats(self) -> LinkStats:
-        """What the air did to this peripheral (notifications sent and lost, link drops, reboots).
+        """What the air did to this peripheral: connections, notifications sent and lost, link drops, reboots.
 
         Still readable after the air closed.
         """
@@ -345,6 +345,7 @@ class VirtualPeripheral:
         connection.on(
             connection.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(connection, reason)
         )
+        self.stats.connections += 1
         self.on_connect()
 
     def _on_disconnection(self, connection: Connection, reason: int) -> None:

@@ -1,7 +1,7 @@
 """A profile's session on virtual OSP sensors: start, then sync + process + report, under a link drop.
 
-Only the profile's sensors are connected to: an extra virtual sensor on the air counts its connections
-(each sensor's ``on_connect`` is wrapped) and must have none. Nothing asserts radio timing.
+Only the profile's sensors are connected to: an extra virtual sensor on the air must have no connection
+(the air counts them, :attr:`~imurehab.virtual.LinkStats.connections`). Nothing asserts radio timing.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -72,25 +71,18 @@ def run(coroutine, timeout_s=120.0):
     return asyncio.run(bounded())
 
 
-def counted_scenario(**kw):
-    """The profile's scenario (one extra sensor, not in the profile), counting connections per address."""
-    return counted(virtual_scenario(PROFILE, minutes=0.5, extra=1, **kw))
+def profile_scenario(**kw):
+    """The profile's scenario: its two sensors and one extra, not in the profile."""
+    return virtual_scenario(PROFILE, minutes=0.5, extra=1, **kw)
 
 
-def counted(scenario):
-    connections = Counter()
-    for sensor in scenario.sensors:
-
-        def on_connect(sensor=sensor, original=sensor.on_connect):
-            connections[sensor.address] += 1
-            original()
-
-        sensor.on_connect = on_connect
-    return scenario, connections
+def connections(scenario):
+    """Links opened to each sensor of ``scenario``, by address (counted by the air)."""
+    return {s.address: s.stats.connections for s in scenario.sensors}
 
 
 def test_start_then_sync_places_processes_and_reports_connecting_only_the_profile(tmp_path):
-    scenario, connections = counted_scenario(faults=["link-drop@10"], seed=5)
+    scenario = profile_scenario(faults=["link-drop@10"], seed=5)
     bound = bind_virtual(PROFILE, scenario)
     extra = scenario.addresses[2]
     assert extra not in {s.address for s in bound.sensors}
@@ -118,8 +110,9 @@ def test_start_then_sync_places_processes_and_reports_connecting_only_the_profil
         assert sensor.journal_bytes >= logged  # the simulated session, whole, and what the start logged
 
     # Only the profile's sensors were ever connected to (start, stop, download).
-    assert connections[extra] == 0 and scenario.sensor(extra).device_stats.commands == 0
-    assert all(connections[s.address] >= 3 for s in bound.sensors)
+    links = connections(scenario)
+    assert links[extra] == 0 and scenario.sensor(extra).device_stats.commands == 0
+    assert all(links[s.address] >= 3 for s in bound.sensors)
 
     rec = read_recording(tmp_path, subject="P017", session=synced.session)
     assert rec.session.placements == {serials[s.address]: s.placement for s in bound.sensors}
@@ -136,7 +129,7 @@ def test_start_then_sync_places_processes_and_reports_connecting_only_the_profil
 
 
 def test_a_sensor_missing_leaves_the_sync_incomplete_but_the_rest_is_processed(tmp_path):
-    scenario, connections = counted_scenario(seed=6)
+    scenario = profile_scenario(seed=6)
     absent = "F0:00:00:00:00:99"  # in the profile, not on the air
     bound = bind_virtual(PROFILE, scenario)
     pelvis = dataclasses.replace(bound.sensors[0], address=absent, segment="pelvis", side=None)
@@ -154,11 +147,11 @@ def test_a_sensor_missing_leaves_the_sync_incomplete_but_the_rest_is_processed(t
     assert synced.processed.status == "processed" and synced.processed.reps >= 3  # thigh + shank: the knee
     assert synced.report is not None and synced.report.path.is_file()
     assert sorted(synced.placements.values()) == ["shank_right", "thigh_right"]
-    assert connections[scenario.addresses[2]] == 0
+    assert connections(scenario)[scenario.addresses[2]] == 0
 
 
 def test_polar_sensors_named_by_address_record_offline_and_sync_into_the_profile(tmp_path):
-    scenario, connections = counted(PolarScenario(n_sensors=3, minutes=0.2, seed=2))
+    scenario = PolarScenario(n_sensors=3, minutes=0.2, seed=2)
     profile = parse_profile(  # no family: told from the advertisement
         PROFILE.to_toml()
         .replace("AA:00:00:00:00:01", scenario.addresses[0])
@@ -176,7 +169,7 @@ def test_polar_sensors_named_by_address_record_offline_and_sync_into_the_profile
     assert [s.done for s in synced.stopped] == [True, True]
     assert all(s.complete and s.samples > 0 for s in synced.sync.sensors), synced.missing
     assert sorted(synced.placements.values()) == ["shank_right", "thigh_right"]
-    assert connections[scenario.addresses[2]] == 0
+    assert connections(scenario)[scenario.addresses[2]] == 0
 
 
 def test_movesense_is_reported_not_supported_without_connecting(tmp_path):
