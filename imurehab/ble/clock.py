@@ -43,6 +43,7 @@ from imurehab.types.clock import MAX_DRIFT_PPM, ClockModel
 
 __all__ = [
     "MAX_DRIFT_PPM",
+    "MIN_ARRIVAL_WINDOWS",
     "MIN_DRIFT_SPAN_US",
     "WINDOW_US",
     "ClockLog",
@@ -56,6 +57,13 @@ WINDOW_US: Final[int] = 500_000
 """Round trips are grouped in windows of this much host time [µs]; the best of each window are fitted."""
 MIN_DRIFT_SPAN_US: Final[int] = 1_000_000
 """Least host-time span of the round trips kept for a drift to be fitted [µs]."""
+MIN_ARRIVAL_WINDOWS: Final[int] = 10
+"""Least number of :data:`WINDOW_US` windows of one-way arrivals for a drift to be fitted to them.
+
+One-way latencies scatter by up to a connection interval (milliseconds), so the least-latency arrivals of
+a few windows (a 2 s clock probe: 4) pin no drift better than :data:`MAX_DRIFT_PPM`, and the scatter of so
+few about a line says nothing of the slope's error: such a fit extrapolated a minute back was measured
+off by 100 ms with a 3σ bound of 18 ms. Fewer windows give the offset alone and the 500 ppm bound."""
 
 
 def host_time_us() -> int:
@@ -145,8 +153,12 @@ def fit_arrival_clock(host_us: npt.ArrayLike, device_us: npt.ArrayLike, *, boot_
     For a family without a clock round trip (Polar PMD): each data frame is stamped with its last
     sample's device time ``d`` and arrives at host time ``h`` (UTC) some latency later, so
     ``d − h`` is at most the true offset (device − UTC). The least-latency frame of each
-    :data:`WINDOW_US` window of host time is kept (the largest ``d − h``), and a line ``offset + drift``
-    is fitted through those when they span at least :data:`MIN_DRIFT_SPAN_US` (else the offset alone).
+    :data:`WINDOW_US` window of host time is kept (the largest ``d − h``). With at least
+    :data:`MIN_ARRIVAL_WINDOWS` of them spanning at least :data:`MIN_DRIFT_SPAN_US`, a line ``offset +
+    drift`` is fitted through those and kept when its drift is known to better than :data:`MAX_DRIFT_PPM`
+    (3σ); it is then moved up onto the upper envelope (no frame above it: the offset is the least
+    latency's, not the mean latency's). Otherwise the offset alone: the largest ``d − h`` of all, the
+    drift bounded by :data:`MAX_DRIFT_PPM`.
 
     Parameters
     ----------
@@ -190,18 +202,16 @@ def fit_arrival_clock(host_us: npt.ArrayLike, device_us: npt.ArrayLike, *, boot_
     kept = order[first]
     mids, offsets = h[kept].astype(np.float64), lead[kept]
     ref = float(round(float(np.mean(mids))))
-    if np.ptp(mids) >= MIN_DRIFT_SPAN_US and len(kept) >= 3:
-        drift, offset = np.polyfit(mids - ref, offsets, 1)
-        sigma = MAX_DRIFT_PPM
-        resid = offsets - offset - drift * (mids - ref)
-        if len(kept) > 2:
-            sigma = (
-                float(np.sqrt(np.sum(resid**2) / (len(kept) - 2) / np.sum((mids - mids.mean()) ** 2))) * 1e6
-            )
-        drift_ppm = float(drift) * 1e6
-    else:
-        offset, drift_ppm, sigma = float(offsets.max()), 0.0, MAX_DRIFT_PPM
-        resid = offsets - offset
+    line = None
+    if np.ptp(mids) >= MIN_DRIFT_SPAN_US and len(kept) >= MIN_ARRIVAL_WINDOWS:
+        slope, offset = np.polyfit(mids - ref, offsets, 1)
+        resid = offsets - offset - slope * (mids - ref)
+        sigma = float(np.sqrt(np.sum(resid**2) / (len(kept) - 2) / np.sum((mids - mids.mean()) ** 2))) * 1e6
+        if 3.0 * sigma < MAX_DRIFT_PPM:
+            line = float(slope) * 1e6, float(offset + resid.max()), resid - resid.max(), sigma
+    if line is None:
+        line = 0.0, float(offsets.max()), offsets - offsets.max(), MAX_DRIFT_PPM
+    drift_ppm, offset, resid, sigma = line  # a fitted line is moved up onto the least-latency frame
     return ClockModel(
         boot_id=boot_id,
         ref_utc_us=ref,

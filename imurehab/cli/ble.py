@@ -1,8 +1,11 @@
 """``imurehab scan``, ``imurehab sync`` and ``imurehab stream``: BLE sensors, real or virtual.
 
-With ``--virtual`` the same bleak code path runs against virtual OSP sensors on Bumble's virtual
-controllers (a simulated session logged on each), with faults injected from ``--fault`` texts;
-``stream --virtual --virtual-family polar-pmd`` streams from virtual Polar Verity Sense sensors instead.
+With ``--virtual`` the same bleak code path runs against virtual sensors on Bumble's virtual controllers,
+with faults injected from ``--fault`` texts: OSP sensors by default, or any mix of families with
+``--virtual-family FAMILY[:N]`` (repeatable: ``osp``, ``polar-pmd``, ``movesense-gsp``, ``movella-dot``),
+all on one virtual air and on distinct segments of one simulated body. For ``sync`` every virtual sensor
+holds a session of ``--virtual-minutes`` (an OSP log, a Polar offline recording, a Movesense Logbook
+entry, a DOT flash recording); ``stream`` asks each family for ``--virtual-rate`` (its nearest rate).
 """
 
 from __future__ import annotations
@@ -41,10 +44,11 @@ MovementOpt = Annotated[
     ),
 ]
 FamilyOpt = Annotated[
-    str,
+    list[str] | None,
     typer.Option(
         "--virtual-family",
-        help="Family of the virtual sensors: osp (default) or polar-pmd (live streaming only).",
+        help="FAMILY or FAMILY:N (N sensors; default --virtual-sensors) of virtual sensors: osp (default), "
+        "polar-pmd, movesense-gsp, movella-dot. Repeatable: a mixed session on one air.",
     ),
 ]
 AddressesArg = Annotated[list[str] | None, typer.Argument(metavar="ADDRESS...", help="Sensor addresses.")]
@@ -58,57 +62,56 @@ class _Target:
     families: dict[str, str] | None = None
 
 
-@contextlib.asynccontextmanager
-async def _target(
-    virtual: bool,
-    addresses: list[str] | None,
-    out: Path | None,
-    scenario_args: dict[str, Any],
-) -> AsyncIterator[_Target]:
+def _virtual(
+    texts: list[str] | None, sensors: int, out: Path | None, *, log: bool = False, **args: Any
+) -> Any:
+    """The virtual scenario of the ``--virtual-*`` options (:func:`imurehab.virtual.mixed.virtual_scenario`).
+
+    A bad ``--virtual-family`` text, or a fault a family cannot suffer, is a usage error naming it.
+    """
+    from imurehab.errors import DataValidationError
+    from imurehab.virtual.mixed import parse_family_specs, virtual_scenario
+
+    try:
+        specs = parse_family_specs(texts or ["osp"], sensors)
+        state = None if out is None else out / "_virtual" / "scenario.json"
+        return virtual_scenario(specs, state_file=state, log=log, **args)
+    except DataValidationError as err:
+        raise typer.BadParameter(str(err), param_hint="--virtual-family, --fault or --virtual-*") from None
+
+
+def _requests(families: set[str], rate_hz: float) -> dict[str, object]:
+    """Each streaming family's request at the rate nearest ``rate_hz`` it offers."""
+    from imurehab.ble import DotRequest, MovesenseRequest, PolarRequest
+    from imurehab.protocols import load_profile
+    from imurehab.protocols.movesense import RATES_HZ
+    from imurehab.virtual.mixed import nearest_rate
+
+    every: dict[str, object] = {
+        "polar-pmd": PolarRequest({"acc": (rate_hz, 8.0), "gyro": (rate_hz, 2000.0)}),
+        "movesense-gsp": MovesenseRequest("IMU6", nearest_rate(rate_hz, RATES_HZ)),
+        "movella-dot": DotRequest(
+            21, nearest_rate(rate_hz, load_profile("movella-dot")["rates"]["streaming_hz"])
+        ),
+    }
+    return {f: r for f, r in every.items() if f in families}
+
+
+def _check_target(virtual: bool, addresses: list[str] | None) -> None:
     if virtual == bool(addresses):
         raise typer.BadParameter("give --virtual or sensor addresses (not both)")
-    if not virtual:
+
+
+@contextlib.asynccontextmanager
+async def _target(addresses: list[str] | None, scenario: Any) -> AsyncIterator[_Target]:
+    """The sensors to talk to: the addresses given, or the virtual scenario's on its air."""
+    if scenario is None:
         yield _Target(list(addresses or []), None, None)
         return
-    from imurehab.virtual import VirtualBleakClient, VirtualBleakScanner, VirtualScenario
+    from imurehab.virtual import VirtualBleakClient, VirtualBleakScanner
 
-    state = None if out is None else out / "_virtual" / "scenario.json"
-    if state is not None:
-        state.parent.mkdir(parents=True, exist_ok=True)
-    family = scenario_args.pop("family", "osp")
-    if family == "polar-pmd":
-        from imurehab.virtual import PolarScenario
-
-        polar = PolarScenario(**{k: v for k, v in scenario_args.items() if k not in ("channels",)})
-        async with polar.start():
-            yield _Target(list(polar.addresses), VirtualBleakClient, VirtualBleakScanner, polar.families)
-        return
-    if family != "osp":
-        raise typer.BadParameter(
-            f"unknown family {family!r}: osp or polar-pmd", param_hint="--virtual-family"
-        )
-    scenario = VirtualScenario(state_file=state, **scenario_args)
     async with scenario.start():
-        yield _Target(list(scenario.addresses), VirtualBleakClient, VirtualBleakScanner)
-
-
-def _scenario_args(
-    sensors: int,
-    minutes: float,
-    rate_hz: float,
-    faults: list[str] | None,
-    seed: int,
-    movement: str = "walking",
-) -> dict[str, Any]:
-    """Keyword arguments of :class:`~imurehab.virtual.VirtualScenario` from the ``--virtual-*`` options."""
-    return {
-        "n_sensors": sensors,
-        "minutes": minutes,
-        "rate_hz": rate_hz,
-        "movement": movement,
-        "faults": tuple(faults or ()),
-        "seed": seed,
-    }
+        yield _Target(list(scenario.addresses), VirtualBleakClient, VirtualBleakScanner, scenario.families)
 
 
 class _Feedback:
@@ -218,17 +221,20 @@ def register(app: typer.Typer) -> None:
         virtual: VirtualOpt = False,
         seconds: Annotated[float, typer.Option(min=0.5, help="Scan duration [s].")] = 5.0,
         virtual_sensors: SensorsOpt = 2,
+        virtual_family: FamilyOpt = None,
         seed: SeedOpt = 0,
         json_: JsonOpt = False,
     ) -> None:
         """List BLE sensors nearby: address, name, RSSI, family, battery."""
         from imurehab.ble import discover
 
+        scenario = None
+        if virtual:
+            scenario = _virtual(virtual_family, virtual_sensors, None, seed=seed)
+
         async def go() -> list[Any]:
-            if virtual:
-                async with _target(True, None, None, {"n_sensors": virtual_sensors, "seed": seed}) as t:
-                    return await discover(scanner_backend=t.scanner_backend, timeout=seconds)
-            return await discover(timeout=seconds)
+            async with _target(None, scenario) as t:
+                return await discover(scanner_backend=t.scanner_backend, timeout=seconds)
 
         devices = _run(go)
         rows = [
@@ -264,15 +270,32 @@ def register(app: typer.Typer) -> None:
         virtual_rate: RateOpt = 200.0,
         fault: FaultOpt = None,
         seed: SeedOpt = 0,
+        virtual_family: FamilyOpt = None,
         json_: JsonOpt = False,
     ) -> None:
-        """Download every sensor's log completely and verified (resumes after drops and crashes)."""
+        """Download every sensor's log completely and verified (resumes after drops and crashes).
+
+        With --virtual every virtual sensor holds a session of --virtual-minutes: an OSP log, a Polar
+        offline recording, a Movesense Logbook entry or a DOT flash recording.
+        """
+        from imurehab.ble import RetryPolicy, find_families
         from imurehab.ble import sync as ble_sync
 
-        scenario = _scenario_args(virtual_sensors, virtual_minutes, virtual_rate, fault, seed)
+        _check_target(virtual, addresses)
+        scenario = None
+        if virtual:
+            args = {"minutes": virtual_minutes, "rate_hz": virtual_rate, "faults": fault or (), "seed": seed}
+            scenario = _virtual(virtual_family, virtual_sensors, out, log=True, **args)
+        families: dict[str, str | None] = {}
 
         async def go(bars: _Bars | None) -> Any:
-            async with _target(virtual, addresses, out, scenario) as t:
+            async with _target(addresses, scenario) as t:
+                families.update(
+                    t.families
+                    or await find_families(
+                        t.addresses, scanner_backend=t.scanner_backend, timeout=RetryPolicy().scan_timeout_s
+                    )
+                )
                 return await ble_sync(
                     t.addresses,
                     out,
@@ -282,20 +305,33 @@ def register(app: typer.Typer) -> None:
                     progress=None if bars is None else bars.update,
                     subject=subject,
                     session=session,
+                    families=families,
                 )
 
         columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
         with Progress(*columns, console=err_console, disable=json_) as progress:
             report = _run(lambda: go(None if json_ else _Bars(progress, {})))
         if json_:
-            print_json(report.to_json())
+            doc = report.to_json()
+            for row, s in zip(doc["sensors"], report.sensors, strict=True):
+                row["family"] = families.get(s.address)
+            print_json(doc)
         else:
             t = Table(
-                "sensor", "samples", "gaps", "bytes", "CRC verified", "clock ±µs", "reconnects", "error"
+                "sensor",
+                "family",
+                "samples",
+                "gaps",
+                "bytes",
+                "CRC verified",
+                "clock ±µs",
+                "reconnects",
+                "error",
             )
             for s in report.sensors:
                 t.add_row(
                     s.serial or s.address,
+                    families.get(s.address) or "?",
                     f"{s.samples:,}",
                     str(s.gaps),
                     f"{s.journal_bytes:,}",
@@ -336,7 +372,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="ADDRESS=SEGMENT (or SERIAL=SEGMENT), e.g. thigh_right; repeatable."),
         ] = None,
         virtual_movement: MovementOpt = None,
-        virtual_family: FamilyOpt = "osp",
+        virtual_family: FamilyOpt = None,
         json_: JsonOpt = False,
     ) -> None:
         """Stream live from several sensors, saying exactly what was missed; Ctrl-C keeps what arrived.
@@ -354,26 +390,22 @@ def register(app: typer.Typer) -> None:
             virtual_sensors, movement = cues.virtual(virtual_sensors, virtual_movement)
         if seconds is None and virtual:
             seconds = 10.0 if cues is None else 30.0
-        scenario = _scenario_args(virtual_sensors, virtual_minutes, virtual_rate, fault, seed, movement)
-        polar = None
-        if virtual and virtual_family == "polar-pmd":
-            from imurehab.ble import PolarRequest
-
-            scenario["family"] = virtual_family
-            polar = PolarRequest({"acc": (virtual_rate, 8.0), "gyro": (virtual_rate, 2000.0)})
+        _check_target(virtual, addresses)
+        scenario, requests = None, None
+        if virtual:
+            args = {"minutes": virtual_minutes, "rate_hz": virtual_rate, "faults": fault or (), "seed": seed}
+            scenario = _virtual(virtual_family, virtual_sensors, out, movement=movement, **args)
+            requests = _requests(set(scenario.families.values()), virtual_rate)
 
         async def go() -> Any:
             stop = asyncio.Event()
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
-            async with _target(virtual, addresses, out, scenario) as t:
+            async with _target(addresses, scenario) as t:
                 if cues is not None:
-                    placed = {}
-                    if virtual:
-                        from imurehab.virtual.scenario import PLACEMENTS
-
-                        placed = dict(zip(t.addresses, PLACEMENTS, strict=False))
-                    cues.start(placed, virtual_rate if virtual else None)
+                    cues.start(
+                        {} if scenario is None else scenario.placed(), virtual_rate if virtual else None
+                    )
                 return await ble_stream(
                     t.addresses,
                     out,
@@ -385,7 +417,7 @@ def register(app: typer.Typer) -> None:
                     session=session,
                     log=log,
                     families=t.families,
-                    polar=polar,
+                    requests=requests,
                 )
 
         report = _run(go)

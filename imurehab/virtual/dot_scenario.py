@@ -11,9 +11,13 @@ while exporting: see :class:`~imurehab.virtual.dot_sensor.DotSensor`), ``silent@
 fraction of exported packets fail their checksum). ``reboot@`` and ``overflow@`` are OSP firmware
 faults and are refused.
 
-Clocks: each sensor's SampleTimeFine at air time 0 is drawn (seeded) in its first 60 s after power on,
-or, with ``clock_near_wrap_s``, that many seconds (plus up to one more, seeded) before the 2³² µs
-rollover.
+Clocks: each sensor's SampleTimeFine at air time 0 is drawn (seeded) in its first 60 s after power on
+(after ``log_seconds``), or, with ``clock_near_wrap_s``, that many seconds (plus up to one more, seeded)
+before the 2³² µs rollover.
+
+With ``log_seconds``, each sensor holds a recording on its flash that ran for that long until air time 0,
+stamped with the true UTC second of its start, ready for :func:`~imurehab.ble.dot_sync.sync_dot`;
+:meth:`~DotScenario.true_sample_times_s` gives the true instant of each of its samples.
 
 Examples
 --------
@@ -24,21 +28,25 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import math
 import random
-from collections.abc import AsyncIterator, Iterable, Sequence
+import time
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import Final
+
+import numpy as np
+import numpy.typing as npt
 
 from imurehab.errors import DataValidationError
 from imurehab.simulate import SimulatedSession, simulate_session
 from imurehab.virtual.air import VirtualAir
+from imurehab.virtual.dot_flash import DotRecording
 from imurehab.virtual.dot_sensor import DotSensor
-from imurehab.virtual.faults import FaultPlan
+from imurehab.virtual.mixed import FamilyScenario
 from imurehab.virtual.osp_faults import Fault
 from imurehab.virtual.polar_sensor import PolarSource
-from imurehab.virtual.scenario import PLACEMENTS, check_scenario, scenario_addresses
+from imurehab.virtual.scenario import check_placement, check_scenario, scenario_addresses
 
 __all__ = ["DotScenario"]
 
@@ -63,7 +71,7 @@ def _corrupt_fraction(faults: Sequence[str | Fault]) -> tuple[float, list[str | 
     return corrupt, rest
 
 
-class DotScenario:
+class DotScenario(FamilyScenario):
     """Simulated motion streamed and recorded by virtual Movella DOT sensors.
 
     Parameters
@@ -89,12 +97,19 @@ class DotScenario:
     retransmission_on_new_link : bool
         False: the sensors forget the file being exported on a link drop and refuse a Retransmission
         on the new link (see :class:`~imurehab.virtual.dot_sensor.DotSensor`).
+    log_seconds : float
+        Length of the recording each sensor holds on its flash at air time 0 [s] (0: none).
+    first_placement : int
+        Index in :data:`~imurehab.virtual.scenario.PLACEMENTS` of S1's segment.
 
     Raises
     ------
     imurehab.errors.DataValidationError
         A parameter out of range or a fault a DOT cannot suffer.
     """
+
+    family = "movella-dot"
+    air_faults = ("silent",)  # a DOT fires its link drops itself (streaming or exporting)
 
     def __init__(
         self,
@@ -109,6 +124,8 @@ class DotScenario:
         invalid_data_numbers: Iterable[int] = (),
         export_link_drops: Iterable[int] = (),
         retransmission_on_new_link: bool = True,
+        log_seconds: float = 0.0,
+        first_placement: int = 0,
     ) -> None:
         if isinstance(faults, str):
             raise DataValidationError("faults must be a sequence of fault texts, not one string")
@@ -127,14 +144,13 @@ class DotScenario:
         self.invalid_data_numbers = frozenset(invalid_data_numbers)
         self.retransmission_on_new_link = retransmission_on_new_link
         self.export_link_drops = frozenset(export_link_drops)
-        self.sensor_ids = [f"S{i}" for i in range(1, n_sensors + 1)]
-        self.placements = dict(zip(self.sensor_ids, PLACEMENTS, strict=False))
+        if not 0.0 <= log_seconds <= 3600.0:
+            raise DataValidationError(f"log_seconds must be in [0, 3600], got {log_seconds}")
+        self.log_seconds = float(log_seconds)
+        self.sensor_ids, self.placements = check_placement(n_sensors, first_placement)
+        self._clocks: list[tuple[int, float]] = []  # per sensor: clock at air time 0 [µs], drift [ppm]
+        self._logged = False
         _, self.addresses = scenario_addresses("imurehab-virtual-dot", "D4", seed, n_sensors)
-
-    @property
-    def families(self) -> dict[str, str]:
-        """Address → ``"movella-dot"`` (for :func:`imurehab.ble.stream`'s ``families``)."""
-        return dict.fromkeys(self.addresses, "movella-dot")
 
     def _value(self, kind: str, default: float = 0.0) -> float:
         return next((f.value for f in self.faults if f.kind == kind), default)
@@ -151,7 +167,7 @@ class DotScenario:
         )
 
     @cached_property
-    def sensors(self) -> list[DotSensor]:
+    def sensors(self) -> list[DotSensor]:  # type: ignore[override]
         """The virtual sensors, S1 first."""
         rng = random.Random(f"imurehab-virtual-dot-clock/{self.seed}")
         drift = self._value("drift-ppm")
@@ -161,9 +177,10 @@ class DotScenario:
         for sid, address in zip(self.sensor_ids, self.addresses, strict=True):
             samples = recorded[sid]
             if self.clock_near_wrap_s is None:
-                clock_us = round(rng.uniform(0.0, 60.0) * 1e6)
+                clock_us = round((rng.uniform(0.0, 60.0) + self.log_seconds) * 1e6)
             else:
                 clock_us = 2**32 - round((self.clock_near_wrap_s + rng.uniform(0.0, 1.0)) * 1e6)
+            self._clocks.append((clock_us, rng.uniform(-drift, drift)))
             out.append(
                 DotSensor(
                     address,
@@ -171,7 +188,7 @@ class DotScenario:
                     orientation=truth[sid].quat,
                     rate_hz=self.rate_hz,
                     clock_at_air0_us=clock_us,
-                    clock_drift_ppm=rng.uniform(-drift, drift),
+                    clock_drift_ppm=self._clocks[-1][1],
                     corrupt=self.corrupt,
                     invalid_data_numbers=self.invalid_data_numbers,
                     link_drop_at=[f.value for f in self.faults if f.kind == "link-drop"],
@@ -190,16 +207,32 @@ class DotScenario:
         address : str
             Its address.
         """
-        return self.sensors[self.addresses.index(address.upper())]
+        return self.sensors[self._position(address)]
 
-    @contextlib.asynccontextmanager
-    async def start(self) -> AsyncIterator[VirtualAir]:
-        """Open a virtual air with the sensors on it and their faults scheduled."""
-        plan = FaultPlan(
-            notification_loss=self._value("loss"),
-            silent_loss_at=tuple(f.value for f in self.faults if f.kind == "silent"),
-        )
-        async with VirtualAir(seed=self.seed) as air:
-            for sensor in self.sensors:
-                await air.add(sensor, plan)
-            yield air
+    def _recorded_k(self) -> npt.NDArray[np.int64]:
+        """Grid samples of the prefilled recording: the ``log_seconds`` before air time 0."""
+        return np.arange(-round(self.log_seconds * self.rate_hz), 0, dtype=np.int64)
+
+    def _on_air(self, air: VirtualAir) -> None:
+        """Put the recording that ran until air time 0 on every flash, once, with its true start second."""
+        if not self.log_seconds or self._logged:
+            return
+        self._logged = True
+        utc_at_air0_s = time.time() - air.time
+        for sensor, address in zip(self.sensors, self.addresses, strict=True):
+            k = self._recorded_k()
+            start_s = math.floor(utc_at_air0_s + float(self.true_sample_times_s(address)[0]))
+            sensor.flash.files.append(DotRecording(start_s, int(k[0]), int(k[-1])))
+
+    def true_sample_times_s(self, address: str) -> npt.NDArray[np.float64]:
+        """True instant of each sample of the sensor's prefilled recording, in air time [s].
+
+        Parameters
+        ----------
+        address : str
+            The sensor's address.
+        """
+        i = self._position(address)
+        clock_us, ppm = self._clocks[i]
+        device_us = self.sensors[i].sample_time_us(self._recorded_k())
+        return (device_us - clock_us) / 1e6 / (1.0 + ppm * 1e-6)

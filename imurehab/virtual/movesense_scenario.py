@@ -9,7 +9,8 @@ chunks alike), ``link-drop@S`` and ``silent@S`` (air seconds), ``drift-ppm=X`` (
 a seeded value in ±X ppm). ``reboot@`` and ``overflow@`` are OSP firmware faults and are refused. Each
 sensor has been up a seeded while (its timestamps are ms since boot) and its UTC clock is a seeded few
 seconds off. With ``log_seconds``, each sensor holds one closed Logbook entry of ``log_path`` that logged
-for that long until air time 0, ready for a sync.
+for that long until air time 0, ready for a sync; :meth:`~MovesenseScenario.true_sample_times_s` gives the
+true instant of each of its samples.
 
 Examples
 --------
@@ -22,20 +23,22 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
+
 from imurehab.errors import DataValidationError
+from imurehab.protocols.movesense import meas_resource
 from imurehab.simulate import SimulatedSession, simulate_session
-from imurehab.virtual.air import VirtualAir
-from imurehab.virtual.faults import FaultPlan
+from imurehab.virtual.mixed import FamilyScenario
 from imurehab.virtual.movesense_sensor import MovesenseSensor
 from imurehab.virtual.osp_faults import Fault
 from imurehab.virtual.polar_sensor import PolarSource
-from imurehab.virtual.scenario import PLACEMENTS, check_scenario, scenario_addresses
+from imurehab.virtual.scenario import check_placement, check_scenario, scenario_addresses
 
 __all__ = ["MovesenseScenario"]
 
@@ -43,7 +46,7 @@ _SUPPORTED: Final = ("loss", "drift-ppm", "link-drop", "silent")
 FAMILY: Final = "movesense-gsp"
 
 
-class MovesenseScenario:
+class MovesenseScenario(FamilyScenario):
     """Simulated motion measured by virtual Movesense sensors.
 
     Parameters
@@ -64,12 +67,16 @@ class MovesenseScenario:
         Length of a Logbook entry each sensor holds at air time 0 [s] (0: none).
     log_path : str
         What that entry logged.
+    first_placement : int
+        Index in :data:`~imurehab.virtual.scenario.PLACEMENTS` of S1's segment.
 
     Raises
     ------
     imurehab.errors.DataValidationError
         A parameter out of range or a fault a Movesense sensor cannot suffer.
     """
+
+    family = FAMILY
 
     def __init__(
         self,
@@ -81,6 +88,7 @@ class MovesenseScenario:
         seed: int = 0,
         log_seconds: float = 0.0,
         log_path: str = "/Meas/IMU6/104",
+        first_placement: int = 0,
     ) -> None:
         self.faults = check_scenario(n_sensors, minutes, rate_hz, movement, faults, seed, max_minutes=60.0)
         refused = [str(f) for f in self.faults if f.kind not in _SUPPORTED]
@@ -93,16 +101,11 @@ class MovesenseScenario:
         self.n_sensors, self.minutes, self.rate_hz = n_sensors, float(minutes), float(rate_hz)
         self.movement, self.seed = movement, seed
         self.log_seconds, self.log_path = float(log_seconds), log_path
-        self.sensor_ids = [f"S{i}" for i in range(1, n_sensors + 1)]
-        self.placements = dict(zip(self.sensor_ids, PLACEMENTS, strict=False))
+        self.sensor_ids, self.placements = check_placement(n_sensors, first_placement)
+        self._clocks: list[tuple[int, float]] = []  # per sensor: clock at air time 0 [ns], drift [ppm]
         tag, self.addresses = scenario_addresses("imurehab-virtual-movesense", "F3", seed, n_sensors)
         self.serials = [f"2338{tag % 100_000:05d}{i:03d}" for i in range(1, n_sensors + 1)]
         self.names = [f"Movesense {s}" for s in self.serials]
-
-    @property
-    def families(self) -> dict[str, str]:
-        """Address → ``"movesense-gsp"`` (for :func:`imurehab.ble.stream`'s ``families``)."""
-        return dict.fromkeys(self.addresses, FAMILY)
 
     def _value(self, kind: str, default: float = 0.0) -> float:
         return next((f.value for f in self.faults if f.kind == kind), default)
@@ -119,7 +122,7 @@ class MovesenseScenario:
         )
 
     @cached_property
-    def sensors(self) -> list[MovesenseSensor]:
+    def sensors(self) -> list[MovesenseSensor]:  # type: ignore[override]
         """The virtual sensors, S1 first (with their Logbook entry when ``log_seconds``)."""
         rng = random.Random(f"imurehab-virtual-movesense-clock/{self.seed}")
         drift = self._value("drift-ppm")
@@ -127,12 +130,14 @@ class MovesenseScenario:
         out = []
         for sid, address, serial in zip(self.sensor_ids, self.addresses, self.serials, strict=True):
             samples = recorded[sid]
+            boot_ms, ppm = round(rng.uniform(2.0, 20.0) * 3_600_000), rng.uniform(-drift, drift)
+            self._clocks.append((boot_ms * 1_000_000, ppm))
             sensor = MovesenseSensor(
                 address,
                 serial=serial,
                 source=PolarSource(self.rate_hz, samples.acc, samples.gyr, samples.mag),
-                boot_ms_at_air0=round(rng.uniform(2.0, 20.0) * 3_600_000),
-                clock_drift_ppm=rng.uniform(-drift, drift),
+                boot_ms_at_air0=boot_ms,
+                clock_drift_ppm=ppm,
                 utc_offset_s=rng.uniform(-5.0, 5.0),
             )
             if self.log_seconds:
@@ -148,23 +153,22 @@ class MovesenseScenario:
         address : str
             One of :attr:`addresses`.
         """
-        return self.sensors[self.addresses.index(address.upper())]
+        return self.sensors[self._position(address)]
 
-    @contextlib.asynccontextmanager
-    async def start(self, plan: FaultPlan | None = None) -> AsyncIterator[VirtualAir]:
-        """Open a virtual air with the sensors on it and their faults scheduled.
+    def true_sample_times_s(self, address: str) -> npt.NDArray[np.float64]:
+        """True instant of each sample of the sensor's Logbook entry, in air time [s] (empty without one).
 
         Parameters
         ----------
-        plan : FaultPlan, optional
-            A fault plan to use instead of the scenario's fault texts (e.g. ``link_drop_after``).
+        address : str
+            The sensor's address.
         """
-        plan = plan or FaultPlan(
-            notification_loss=self._value("loss"),
-            link_drop_at=tuple(f.value for f in self.faults if f.kind == "link-drop"),
-            silent_loss_at=tuple(f.value for f in self.faults if f.kind == "silent"),
-        )
-        async with VirtualAir(seed=self.seed) as air:
-            for sensor in self.sensors:
-                await air.add(sensor, plan)
-            yield air
+        i = self._position(address)
+        boot_ns, ppm = self._clocks[i]
+        rate = int(meas_resource(self.log_path)[1] or 0)
+        n = self.sensors[i].samples_per_message
+        # The DataLogger's grid: whole messages of samples k / rate since boot, from the start to the stop.
+        first = -(-(boot_ns - round(self.log_seconds * 1e9)) * rate // 10**9)
+        messages = len(range(first, boot_ns * rate // 10**9 - n + 2, n)) if self.log_seconds else 0
+        k = first + np.arange(messages * n, dtype=np.float64)
+        return (k / rate - boot_ns / 1e9) / (1.0 + ppm * 1e-6)

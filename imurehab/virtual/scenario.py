@@ -32,7 +32,6 @@ True
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import json
@@ -47,7 +46,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from imurehab.errors import DataValidationError, SimulationError
+from imurehab.errors import DataValidationError
 from imurehab.simulate import (
     MOVEMENTS,
     ClockErrors,
@@ -60,10 +59,11 @@ from imurehab.types import Recording
 from imurehab.virtual._radio import Airtime
 from imurehab.virtual.air import VirtualAir
 from imurehab.virtual.faults import FaultPlan
+from imurehab.virtual.mixed import FamilyScenario
 from imurehab.virtual.osp_faults import FAULT_GRAMMAR, Fault, parse_fault
 from imurehab.virtual.osp_sensor import OspSensor
 
-__all__ = ["PLACEMENTS", "VirtualScenario", "parse_fault"]
+__all__ = ["PLACEMENTS", "VirtualScenario", "check_placement", "parse_fault"]
 
 PLACEMENTS: Final = (
     "thigh_right",
@@ -87,6 +87,29 @@ _STATE_FORMAT: Final = "imurehab-virtual-osp-scenario/1"
 _GAP_S: Final = 1.0  # true time from the end of the logged session to air time 0
 _OFFSET_MAX_S: Final = 30.0  # device clocks read up to this at the session start
 _MAX_MINUTES: Final = 24 * 60.0
+
+
+def check_placement(n_sensors: int, first_placement: int) -> tuple[list[str], dict[str, str]]:
+    """Sensor ids ``S<first+1>..`` and their segments, from :data:`PLACEMENTS` entry ``first_placement`` on.
+
+    Parameters
+    ----------
+    n_sensors : int
+        Sensors.
+    first_placement : int
+        Index in :data:`PLACEMENTS` of the first sensor's segment.
+
+    Raises
+    ------
+    imurehab.errors.DataValidationError
+        When the sensors do not fit in :data:`PLACEMENTS` from there.
+    """
+    if not isinstance(first_placement, int) or not 0 <= first_placement <= len(PLACEMENTS) - n_sensors:
+        raise DataValidationError(
+            f"{n_sensors} sensors from placement {first_placement!r} exceed the {len(PLACEMENTS)} segments"
+        )
+    ids = [f"S{first_placement + i}" for i in range(1, n_sensors + 1)]
+    return ids, dict(zip(ids, PLACEMENTS[first_placement:], strict=False))
 
 
 def check_scenario(
@@ -131,7 +154,7 @@ def scenario_addresses(namespace: str, first_octet: str, seed: int, n_sensors: i
     return tag, addresses
 
 
-class VirtualScenario:
+class VirtualScenario(FamilyScenario):
     """A simulated session logged on virtual OSP sensors, ready to go on a virtual air.
 
     Parameters
@@ -153,12 +176,18 @@ class VirtualScenario:
         Channels of the sensors.
     state_file : str or Path or None
         Where to keep the device state across host processes (see the module notes); None keeps nothing.
+    first_placement : int
+        Index in :data:`PLACEMENTS` of S1's segment (the sensors are then ``S<first+1>``, ...), so that
+        several families' scenarios strap their sensors on distinct segments of one body.
 
     Raises
     ------
     imurehab.errors.DataValidationError
         A parameter out of range, a bad fault text, or a state file of another scenario.
     """
+
+    family = "osp"
+    air_faults = ()  # link drops and silences are fired by the OSP sensors themselves
 
     def __init__(
         self,
@@ -171,6 +200,7 @@ class VirtualScenario:
         *,
         channels: str = "acc+gyr",
         state_file: str | Path | None = None,
+        first_placement: int = 0,
     ) -> None:
         self.faults = check_scenario(n_sensors, minutes, rate_hz, movement, faults, seed)
         if channels not in ("acc+gyr", "acc+gyr+mag"):
@@ -183,12 +213,11 @@ class VirtualScenario:
         self.n_sensors, self.minutes, self.rate_hz = n_sensors, float(minutes), float(rate_hz)
         self.movement, self.seed, self.channels = movement, seed, channels
         self.state_file = None if state_file is None else Path(state_file)
-        self.sensor_ids = [f"S{i}" for i in range(1, n_sensors + 1)]
-        self.placements = dict(zip(self.sensor_ids, PLACEMENTS, strict=False))
+        self.first_placement = first_placement
+        self.sensor_ids, self.placements = check_placement(n_sensors, first_placement)
         tag, self.addresses = scenario_addresses("imurehab-virtual-osp", "F0", seed, n_sensors)
         self.serials = [f"OSP-{tag:08X}-{i}" for i in range(1, n_sensors + 1)]
         self.names = [f"imurehab-OSP-{i}" for i in range(1, n_sensors + 1)]
-        self.origin_monotonic: float | None = None
         self._state = self._load_state()
 
     # --- what was simulated ------------------------------------------------------------------------
@@ -231,7 +260,7 @@ class VirtualScenario:
         return self.simulation.truth
 
     @cached_property
-    def sensors(self) -> list[OspSensor]:
+    def sensors(self) -> list[OspSensor]:  # type: ignore[override]
         """The virtual OSP sensors, S1 first, each with its session logged (and restored state)."""
         events = [f for f in self.faults if f.is_event]
         lead_s = self._duration_s() + _GAP_S
@@ -295,12 +324,22 @@ class VirtualScenario:
 
     # --- on the air --------------------------------------------------------------------------------
 
+    def _on_air(self, air: VirtualAir) -> None:
+        del air
+        for sensor in self.sensors:
+            sensor.device_time_us()  # fixes the first boot's clock reference to the first air's time 0
+        self._save()
+
     @contextlib.asynccontextmanager
-    async def start(self, *, airtime: Airtime | None = None) -> AsyncIterator[VirtualAir]:
-        """Open a virtual air with the scenario's sensors on it (``async with scenario.start() as air:``).
+    async def start(
+        self, plan: FaultPlan | None = None, *, airtime: Airtime | None = None
+    ) -> AsyncIterator[VirtualAir]:
+        """Open a virtual air with the scenario's sensors on it; the state file is saved at the end too.
 
         Parameters
         ----------
+        plan : FaultPlan, optional
+            A fault plan to use instead of ``loss=F`` (the other faults are the sensors' own).
         airtime : Airtime, optional
             Give the air a radio that takes time (see :class:`~imurehab.virtual.Airtime`).
 
@@ -309,15 +348,7 @@ class VirtualScenario:
         VirtualAir
             The air (current in the context, so the bleak backend classes find it).
         """
-        sensors = self.sensors
-        async with VirtualAir(seed=self.seed, airtime=airtime) as air:
-            plan = FaultPlan(notification_loss=self.loss)
-            for sensor in sensors:
-                await air.add(sensor, plan)
-                sensor.device_time_us()  # fixes the first boot's clock reference to this air's time 0
-            if self.origin_monotonic is None:
-                self.origin_monotonic = asyncio.get_running_loop().time() - air.time
-            self._save()
+        async with super().start(plan, airtime=airtime) as air:
             try:
                 yield air
             finally:
@@ -334,6 +365,7 @@ class VirtualScenario:
             "faults": [str(f) for f in self.faults],
             "seed": self.seed,
             "channels": self.channels,
+            "first_placement": self.first_placement,
         }
 
     def _load_state(self) -> dict[str, Any]:
@@ -372,12 +404,6 @@ class VirtualScenario:
         del sensor, event
         if "sensors" in self.__dict__:  # not while the sensors are being built
             self._save()
-
-    def _position(self, address: str) -> int:
-        try:
-            return self.addresses.index(address.upper())
-        except ValueError:
-            raise SimulationError(f"no sensor {address} in this scenario") from None
 
     def _duration_s(self) -> float:
         return len(self.recording.sensors[0].time_us) / self.rate_hz

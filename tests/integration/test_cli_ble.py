@@ -51,3 +51,65 @@ def test_stream_virtual_reports_losses_and_exits_partial(tmp_path):
 def test_sync_needs_virtual_or_addresses(tmp_path):
     res = runner.invoke(app, ["sync", "--out", str(tmp_path)])
     assert res.exit_code == 2
+
+
+def test_scan_virtual_mixed_families_lists_each_family():
+    args = ["scan", "--virtual", "--seconds", "1", "--json", "--virtual-family", "osp:1"]
+    res = runner.invoke(
+        app, [*args, "--virtual-family", "movella-dot:2", "--virtual-family", "movesense-gsp:1"]
+    )
+    assert res.exit_code == 0, res.output
+    families = sorted(d["family"] for d in json.loads(res.stdout)["devices"])
+    assert families == ["movella-dot", "movella-dot", "movesense-gsp", "osp"]
+
+
+def test_sync_virtual_mixed_families_syncs_every_family_into_one_session(tmp_path):
+    args = ["sync", "--virtual", "--out", str(tmp_path), "--virtual-minutes", "0.2", "--virtual-rate", "100"]
+    args += [
+        "--virtual-family",
+        "osp:1",
+        "--virtual-family",
+        "movesense-gsp:1",
+        "--virtual-family",
+        "movella-dot:1",
+    ]
+    res = runner.invoke(app, [*args, "--session", "mix", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["complete"]
+    by_family = {s["family"]: s for s in report["sensors"]}
+    assert sorted(by_family) == ["movella-dot", "movesense-gsp", "osp"]
+    # 12 s logged by each sensor before the sync: OSP at 100 Hz, Movesense at 104 Hz, DOT at 60 Hz
+    assert by_family["osp"]["samples"] == 1200 and by_family["movella-dot"]["samples"] == 720
+    assert 1200 < by_family["movesense-gsp"]["samples"] <= 1248
+    sensors = pl.read_parquet(tmp_path / "sessions", hive_partitioning=True)["session"].to_list()
+    assert sensors == ["mix"]
+    table = runner.invoke(app, [*args, "--session", "mix"])  # the table names each sensor's family
+    assert table.exit_code == 0 and "family" in table.output  # (cells cut to the 80-column test terminal)
+    assert all(f"│ {name}" in table.output for name in ("osp", "moves", "movel"))
+
+
+def test_a_fault_a_family_cannot_suffer_is_a_usage_error_naming_it(tmp_path):
+    args = ["sync", "--virtual", "--out", str(tmp_path), "--virtual-family", "osp:1", "--virtual-family"]
+    res = runner.invoke(app, [*args, "movella-dot:1", "--fault", "reboot@3"])
+    assert res.exit_code == 2 and "movella-dot" in res.output
+    for bad in ("fitbit", "osp:0", "osp:x"):
+        res = runner.invoke(app, ["scan", "--virtual", "--virtual-family", bad])
+        assert res.exit_code == 2 and "--virtual-family" in res.output
+
+
+def test_stream_virtual_mixed_families_asks_each_its_rate(tmp_path):
+    args = ["stream", "--virtual", "--out", str(tmp_path), "--seconds", "2", "--virtual-minutes", "0.2"]
+    args += [
+        "--virtual-family",
+        "movella-dot:1",
+        "--virtual-family",
+        "movesense-gsp:1",
+        "--virtual-rate",
+        "30",
+    ]
+    res = runner.invoke(app, [*args, "--json"])
+    assert res.exit_code in (0, 3), res.output
+    sensors = {s["family"]: s for s in json.loads(res.stdout)["sensors"]}
+    assert sorted(sensors) == ["movella-dot", "movesense-gsp"]
+    assert all(s["samples"] > 0 for s in sensors.values())
