@@ -196,11 +196,7 @@ class MovesenseDriver:
         """
         path = self.request.path
         if log:
-            state = await self.gsp.checked("GET", path="/Mem/DataLogger/State")
-            if state.get("state") != 3:
-                await self.gsp.checked("PUT_DATALOGGER_CONFIG", paths=[path])
-                await self.gsp.checked("PUT_DATALOGGER_STATE", state=3)
-                self._logging = True
+            self._logging = await self.gsp.start_logging([path])
         ref = self.gsp.reference()
         self._announced, self._unjournaled = False, []
         self.stream.start_run(ref)
@@ -223,7 +219,7 @@ class MovesenseDriver:
             if self._subscription is not None:
                 await self.gsp.command("UNSUBSCRIBE", reference=self._subscription)
             if self._logging:
-                await self.gsp.checked("PUT_DATALOGGER_STATE", state=2)
+                await self.gsp.stop_logging()
         finally:
             self._subscription, self._logging = None, False
 

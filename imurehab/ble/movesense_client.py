@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from imurehab.ble.connection import Link, RetryPolicy
@@ -31,6 +31,8 @@ _UUID: Final = load_profile("movesense-gsp")["uuid"]
 WRITE_UUID: Final[str] = _UUID["write"]
 NOTIFY_UUID: Final[str] = _UUID["notify"]
 _RESULT: Final = int(load_profile("movesense-gsp")["responses"]["COMMAND_RESULT"])
+_LOGGER_STATE: Final = "/Mem/DataLogger/State"
+_READY, _LOGGING = 2, 3  # DataLogger states (spec.md, PUT_DATALOGGER_STATE)
 
 DataSink = Callable[[int, bytes], None]
 """Receives ``(host time [ns since the Unix epoch], notification)`` of every DATA / DATA_PART2."""
@@ -216,3 +218,38 @@ class GspClient:
         """The sensor's serial from HELLO (the original firmware answers only 'Hello': the address)."""
         info = await self.command("HELLO")
         return str(info.get("serial") or self.link.address.replace(":", ""))
+
+    async def start_logging(self, paths: Sequence[str]) -> bool:
+        """Configure the DataLogger with ``paths`` and start it, unless it is logging already.
+
+        Parameters
+        ----------
+        paths : sequence of str
+            What to log, ``/Meas/<resource>/<rate>`` paths.
+
+        Returns
+        -------
+        bool
+            True when this call started it; False when it was logging already (left as it is).
+
+        Raises
+        ------
+        BleError
+            ``device`` when the sensor refuses, and as :meth:`command`.
+        """
+        state = await self.checked("GET", path=_LOGGER_STATE)
+        if state.get("state") == _LOGGING:
+            return False
+        await self.checked("PUT_DATALOGGER_CONFIG", paths=list(paths))
+        await self.checked("PUT_DATALOGGER_STATE", state=_LOGGING)
+        return True
+
+    async def stop_logging(self) -> None:
+        """Stop the DataLogger (it closes its Logbook entry; a DataLogger not logging is fine).
+
+        Raises
+        ------
+        BleError
+            ``device`` when the sensor refuses, and as :meth:`command`.
+        """
+        await self.checked("PUT_DATALOGGER_STATE", state=_READY)

@@ -12,7 +12,9 @@ address, in order; a sensor's failure is its outcome's ``error``, the others go 
 - Polar (``polar-pmd``): offline recording of ACC and GYRO at the default request
   (:meth:`~imurehab.ble.PolarRequest.default`); the sensor's clock is read at the sync.
 - Movella DOT: the sensors' own clock sync to the first one, then onboard recording.
-- Movesense: not supported yet (the DataLogger is started only inside the live-stream driver).
+- Movesense (``movesense-gsp``): the sensor's UTC clock set, then its DataLogger on the default request
+  (:class:`~imurehab.ble.MovesenseRequest`: IMU6 at 104 Hz; :func:`~imurehab.ble.movesense_logging.
+  start_datalogger`); stop closes the Logbook entry, which the sync downloads whole.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
 from imurehab.ble import (
+    MovesenseRequest,
     PolarRequest,
     RetryPolicy,
     start_offline_recording,
@@ -40,6 +43,7 @@ from imurehab.ble.connection import Link
 from imurehab.ble.control import OspDevice
 from imurehab.ble.discovery import find_devices
 from imurehab.ble.layout import JournalRoot
+from imurehab.ble.movesense_logging import start_datalogger, stop_datalogger
 from imurehab.errors import ImurehabError
 from imurehab.protocols.osp import LogStarted, StartLogCommand, Status, StopLogCommand
 
@@ -48,7 +52,7 @@ __all__ = ["START_FAMILIES", "STOP_FAMILIES", "LoggingOutcome", "LoggingRoutine"
 START_FAMILIES: Final[dict[str, str]] = {
     "osp": "imurehab.session.onboard:start_osp",
     "polar-pmd": "imurehab.session.onboard:start_polar",
-    "movesense-gsp": "imurehab.session.onboard:unsupported_movesense",
+    "movesense-gsp": "imurehab.session.onboard:start_movesense",
     "movella-dot": "imurehab.session.onboard:start_dot",
 }
 """Each family's start of onboard logging, as ``module:function`` (a :data:`LoggingRoutine`)."""
@@ -56,15 +60,10 @@ START_FAMILIES: Final[dict[str, str]] = {
 STOP_FAMILIES: Final[dict[str, str]] = {
     "osp": "imurehab.session.onboard:stop_osp",
     "polar-pmd": "imurehab.session.onboard:stop_polar",
-    "movesense-gsp": "imurehab.session.onboard:unsupported_movesense",
+    "movesense-gsp": "imurehab.session.onboard:stop_movesense",
     "movella-dot": "imurehab.session.onboard:stop_dot",
 }
 """Each family's stop of onboard logging, as ``module:function`` (a :data:`LoggingRoutine`)."""
-
-_MOVESENSE_NOT_SUPPORTED: Final = (
-    "starting or stopping a Movesense DataLogger from a profile is not supported yet; "
-    "use `imurehab stream --log` for these sensors"
-)
 
 
 @dataclass(frozen=True)
@@ -346,7 +345,7 @@ async def stop_dot(
     )
 
 
-async def unsupported_movesense(
+async def start_movesense(
     addresses: list[str],
     root: JournalRoot,
     *,
@@ -354,19 +353,30 @@ async def unsupported_movesense(
     scanner_backend: type[BaseBleakScanner] | None,
     policy: RetryPolicy,
 ) -> list[LoggingOutcome]:
-    """Movesense: not supported yet; every sensor's outcome says so (none is connected to).
+    """Movesense: UTC clock set, DataLogger on the default request. As for :func:`start_osp`."""
+    del root, scanner_backend
+    request = MovesenseRequest()
 
-    Parameters
-    ----------
-    addresses : list of str
-        The sensors.
-    root, client_backend, scanner_backend, policy
-        As for :func:`start_osp` (unused).
+    async def one(address: str) -> tuple[str | None, str]:
+        serial = await start_datalogger(address, request, client_backend=client_backend, policy=policy)
+        return serial, f"UTC clock set; DataLogger logging {request.path} unless it was logging already"
 
-    Returns
-    -------
-    list of LoggingOutcome
-        One per address, each with the same error.
-    """
-    del root, client_backend, scanner_backend, policy
-    return [LoggingOutcome(a, "movesense-gsp", False, error=_MOVESENSE_NOT_SUPPORTED) for a in addresses]
+    return await _each("movesense-gsp", addresses, one)
+
+
+async def stop_movesense(
+    addresses: list[str],
+    root: JournalRoot,
+    *,
+    client_backend: type[BaseBleakClient] | None,
+    scanner_backend: type[BaseBleakScanner] | None,
+    policy: RetryPolicy,
+) -> list[LoggingOutcome]:
+    """Movesense: DataLogger stopped (its Logbook entry closed). As for :func:`start_osp`."""
+    del root, scanner_backend
+
+    async def one(address: str) -> tuple[str | None, str]:
+        serial = await stop_datalogger(address, client_backend=client_backend, policy=policy)
+        return serial, "DataLogger stopped"
+
+    return await _each("movesense-gsp", addresses, one)

@@ -17,20 +17,17 @@ import typer
 from typer.testing import CliRunner
 
 from imurehab.ble import RetryPolicy
-from imurehab.ble.layout import JournalRoot
 from imurehab.cli.session import register
 from imurehab.session import (
-    START_FAMILIES,
     ProfileError,
     bind_virtual,
     parse_profile,
-    run_family,
     start_session,
     sync_session,
     virtual_scenario,
 )
 from imurehab.store import read_recording, read_table
-from imurehab.virtual import PolarScenario, VirtualBleakClient, VirtualBleakScanner
+from imurehab.virtual import MovesenseScenario, PolarScenario, VirtualBleakClient, VirtualBleakScanner
 
 pytestmark = pytest.mark.integration
 
@@ -172,10 +169,32 @@ def test_polar_sensors_named_by_address_record_offline_and_sync_into_the_profile
     assert connections(scenario)[scenario.addresses[2]] == 0
 
 
-def test_movesense_is_reported_not_supported_without_connecting(tmp_path):
-    outcomes = run(run_family(START_FAMILIES, "movesense-gsp", ["F3:00:00:00:00:01"], JournalRoot(tmp_path)))
-    assert [(o.done, o.family) for o in outcomes] == [(False, "movesense-gsp")]
-    assert "not supported yet" in outcomes[0].error
+def test_movesense_sensors_named_by_address_log_onboard_and_sync_into_the_profile(tmp_path):
+    scenario = MovesenseScenario(n_sensors=3, minutes=0.2, seed=2)
+    profile = parse_profile(  # no family: told from the advertisement
+        PROFILE.to_toml()
+        .replace("AA:00:00:00:00:01", scenario.addresses[0])
+        .replace("AA:00:00:00:00:02", scenario.addresses[1])
+    )
+
+    async def session():
+        async with scenario.start():
+            started = await start_session(profile, tmp_path, policy=FAST, **BACKENDS)
+            await asyncio.sleep(2.0)  # the DataLoggers log meanwhile, with no link
+            return started, await sync_session(profile, tmp_path, policy=FAST, **BACKENDS)
+
+    started, synced = run(session())
+    assert [(s.family, s.done) for s in started.sensors] == [("movesense-gsp", True)] * 2
+    assert [s.serial for s in started.sensors] == scenario.serials[:2]
+    assert [s.done for s in synced.stopped] == [True, True]
+    assert all(s.complete and s.samples > 0 for s in synced.sync.sensors), synced.missing
+    assert sorted(synced.placements.values()) == ["shank_right", "thigh_right"]
+    for sensor in scenario.sensors[:2]:  # one entry each, of the default request, closed by the stop
+        assert [(e.paths, e.stop_ns is not None) for e in sensor.logger.entries] == [
+            (("/Meas/IMU6/104",), True)
+        ]
+    extra = scenario.sensors[2]
+    assert connections(scenario)[extra.address] == 0 and extra.logger.entries == []
 
 
 def test_an_exercise_not_in_the_profile_is_refused_before_any_connection(tmp_path):
