@@ -8,6 +8,15 @@ stretch that swings at least 15 % of the typical swing (not a rest between sets)
 two signals it keeps the one with the more regular peak intervals. For steps, a sensor on one leg may
 swing once per stride: when the period found is a stride (beyond the step range), each cycle counts two.
 
+Wall balls are counted on rotation instead (``StationCounting.rotation``): the angle the segment turns
+about its main axis of rotation (the gyroscope projected on its first principal axis, integrated and
+high-passed at 0.15 Hz). Per rep it has one swing from the squat (pelvis, thigh; on the forearm the trunk's
+lean) and, on the forearm, one plateau with the arms overhead. That axis is well defined where the
+accelerometer's first two principal axes nearly tie (on the forearm, whose projection flipped with a
+0.4 s shift of the window and with it the count). The counted extreme is on the side with the larger
+excursion from the median, and a peak counts only if the period around it looks like the set's typical
+cycle (correlation >= 0.5, swing 0.4-2.5 x the typical): the walk into the station is not a rep.
+
 Wall-ball depth: the tilt of the thigh (or, without one, the pelvis) at the bottom of each rep, from the
 low-passed gravity direction; a rep whose tilt falls short of 75 % of the set's median is a no-rep.
 """
@@ -41,12 +50,20 @@ class StationCounting:
     alternating : bool
         Left and right alternate (steps): a sensor may see every step or, on one leg, every stride.
         The period is then searched up to twice the range, and a period beyond it counts two per cycle.
+    rotation : bool
+        Count on the rotation angle about the segment's main axis (needs the gyroscope) and only cycles
+        shaped like the set's typical one.
+    lead_s : float
+        Seconds before the station's found start that are counted too [s]: the first rep may begin
+        before the boundary the segmentation found.
     """
 
     unit: str
     period_s: tuple[float, float]
     placements: tuple[str, ...]
     alternating: bool = False
+    rotation: bool = False
+    lead_s: float = 0.0
 
     def search_s(self) -> tuple[float, float]:
         """Range of the cycle period searched [s]."""
@@ -66,7 +83,9 @@ COUNTING = {
     "rowing": StationCounting("strokes", (1.5, 3.2), ("thigh", "pelvis", "wrist")),
     "farmers-carry": StationCounting("steps", (0.35, 0.7), ("pelvis", "thigh", "wrist"), alternating=True),
     "sandbag-lunges": StationCounting("steps", (1.6, 4.5), ("pelvis", "thigh", "wrist")),
-    "wall-balls": StationCounting("reps", (1.8, 4.5), ("thigh", "pelvis", "wrist")),
+    "wall-balls": StationCounting(
+        "reps", (1.8, 4.5), ("thigh", "pelvis", "wrist"), rotation=True, lead_s=0.5
+    ),
 }
 """Counting rules per station (unit, cycle period range, preferred sensors, cycles per count)."""
 
@@ -80,10 +99,44 @@ class CycleCount:
     periodicity: float
 
 
+def _axis(x: FloatArray) -> FloatArray:
+    _, _, vt = np.linalg.svd(x - x.mean(axis=0), full_matrices=False)
+    return vt[0]
+
+
 def _principal(x: FloatArray) -> FloatArray:
-    x = x - x.mean(axis=0)
-    _, _, vt = np.linalg.svd(x, full_matrices=False)
-    return x @ vt[0]
+    return (x - x.mean(axis=0)) @ _axis(x)
+
+
+def _band(rate_hz: float) -> FloatArray:
+    return signal.butter(2, (0.15, min(3.0, 0.45 * rate_hz)), btype="band", fs=rate_hz, output="sos")
+
+
+def _rotation_angle(gyr_rads: FloatArray, rate_hz: float) -> FloatArray:
+    """Angle [rad] turned about the main rotation axis, high-passed, its larger excursions positive."""
+    rate = gyr_rads @ _axis(signal.sosfiltfilt(_band(rate_hz), gyr_rads, axis=0))
+    angle = np.cumsum(rate - rate.mean()) / rate_hz
+    angle = signal.sosfiltfilt(signal.butter(2, 0.15, btype="high", fs=rate_hz, output="sos"), angle)
+    low, mid, high = np.percentile(angle, [2.0, 50.0, 98.0])
+    return -angle if mid - low > high - mid else angle
+
+
+def _alike(x: FloatArray, peaks: npt.NDArray[np.int64], lag: int) -> npt.NDArray[np.int64]:
+    """The peaks whose surrounding period correlates >= 0.5 with the median one, swing 0.4–2.5 × its swing."""
+    half = max(lag // 2, 1)
+    cycles = np.full((peaks.size, 2 * half + 1), np.nan)
+    for row, p in zip(cycles, peaks, strict=True):
+        a, b = max(p - half, 0), min(p + half + 1, x.size)
+        row[a - p + half : b - p + half] = x[a:b]
+    typical = np.nanmedian(cycles, axis=0)
+    keep = np.zeros(peaks.size, dtype=bool)
+    for k, row in enumerate(cycles):
+        seen = ~np.isnan(row)
+        c, t = row[seen] - row[seen].mean(), typical[seen] - typical[seen].mean()
+        r = float(c @ t) / max(float(np.linalg.norm(c) * np.linalg.norm(t)), 1e-12)
+        ratio = np.ptp(row[seen]) / max(float(np.ptp(typical[seen])), 1e-12)
+        keep[k] = r >= 0.5 and 0.4 <= ratio <= 2.5
+    return peaks[keep]
 
 
 def _cycles(x: FloatArray, rate_hz: float, period_s: tuple[float, float]) -> CycleCount:
@@ -108,7 +161,12 @@ def _cycles(x: FloatArray, rate_hz: float, period_s: tuple[float, float]) -> Cyc
 
 
 def count_cycles(
-    acc_mps2: FloatArray, gyr_rads: FloatArray | None, rate_hz: float, period_s: tuple[float, float]
+    acc_mps2: FloatArray,
+    gyr_rads: FloatArray | None,
+    rate_hz: float,
+    period_s: tuple[float, float],
+    *,
+    rotation: bool = False,
 ) -> CycleCount:
     """Count movement cycles in one sensor's samples over a station.
 
@@ -122,16 +180,27 @@ def count_cycles(
         Sampling rate [Hz].
     period_s : tuple of float
         Plausible range of one cycle [s].
+    rotation : bool
+        Count on the rotation angle about the main axis of the gyroscope, keeping only cycles shaped like
+        the typical one (module docstring); without a gyroscope, as if False.
 
     Returns
     -------
     CycleCount
         From whichever of the accelerometer and gyroscope projections has fewer peak intervals that are
         not one cycle (a missed cycle leaves about two, a doubled one about half); on a tie, more peaks.
+        With ``rotation``, from the rotation angle.
     """
     if acc_mps2.shape[0] < max(int(2 * period_s[0] * rate_hz), 8):
         return CycleCount(np.zeros(0, dtype=np.int64), float("nan"), 0.0)
-    sos = signal.butter(2, (0.15, min(3.0, 0.45 * rate_hz)), btype="band", fs=rate_hz, output="sos")
+    if rotation and gyr_rads is not None:
+        angle = _rotation_angle(gyr_rads, rate_hz)
+        found = _cycles(angle, rate_hz, period_s)
+        if found.peaks.size == 0:
+            return found
+        peaks = _alike(angle, found.peaks, round(found.period_s * rate_hz))
+        return CycleCount(peaks, found.period_s, found.periodicity)
+    sos = _band(rate_hz)
     found = [
         _cycles(_principal(signal.sosfiltfilt(sos, raw, axis=0)), rate_hz, period_s)
         for raw in (acc_mps2, gyr_rads)

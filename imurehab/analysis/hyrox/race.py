@@ -150,15 +150,16 @@ def _station_row(label: str, index: int, a: int, b: int, sensors: dict[str, Race
     }
     counter = next((p for p in rule.placements if p in sensors), None)
     if counter is not None:
-        acc, gyr, rate = _slice(sensors[counter], a, b)
+        lead = a - round(rule.lead_s * 1e6)
+        acc, gyr, rate = _slice(sensors[counter], lead, b)
         if rate > 0:
-            found = count_cycles(acc, gyr, rate, rule.search_s())
+            found = count_cycles(acc, gyr, rate, rule.search_s(), rotation=rule.rotation)
             count = int(found.peaks.size) * rule.per_cycle(found.period_s)
             row[COUNT] = count
             row[CADENCE_PER_MIN] = count / duration * 60.0 if duration > 0 else None
             depth_sensor = next((p for p in ("thigh", "pelvis") if p in sensors), None)
             if label == "wall-balls" and depth_sensor is not None and found.peaks.size:
-                d_acc, _, d_rate = _slice(sensors[depth_sensor], a, b)
+                d_acc, _, d_rate = _slice(sensors[depth_sensor], lead, b)
                 peaks = (
                     found.peaks
                     if depth_sensor == counter
