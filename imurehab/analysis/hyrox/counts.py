@@ -11,7 +11,7 @@ swing once per stride: when the period found is a stride (beyond the step range)
 Wall balls are counted on rotation instead (``StationCounting.rotation``): the angle the segment turns
 about its main axis of rotation (the gyroscope projected on its first principal axis, integrated and
 high-passed at 0.15 Hz). Per rep it has one swing from the squat (pelvis, thigh; on the forearm the trunk's
-lean) and, on the forearm, one plateau with the arms overhead. That axis is well defined where the
+lean) and, on the forearm, one plateau with the arms overhead. That axis stays clear where the
 accelerometer's first two principal axes nearly tie (on the forearm, whose projection flipped with a
 0.4 s shift of the window and with it the count). The counted extreme is on the side with the larger
 excursion from the median, and a peak counts only if the period around it looks like the set's typical
