@@ -1,16 +1,12 @@
 """A Movesense IMU subscription's notifications → whole, placed messages, with DATA_PART2 joins checked.
 
 A message longer than one notification comes as DATA then DATA_PART2 with the same reference, and
-DATA_PART2 carries **no sequence number**. So if a DATA loses its DATA_PART2 and the next message loses
-its DATA, the first DATA and the second DATA_PART2 join into a message of the right length whose tail
-samples are the next message's: no byte tells it. What does tell it is the message after: a joined
-message ``H`` is right when the next whole message follows it with no message missing (its stamp is one
-message period on, :func:`~imurehab.ble.movesense_gaps.messages_missing` = 0), because a wrong tail comes
-from a message whose DATA was lost, which then shows as a gap. So a joined message is **held** until the
-next message arrives and kept only when no message is missing in between; otherwise (a gap, a clock
-restart, a new subscription) it is dropped and its samples are part of the gap the loss tracker counts
-(``n`` samples more than the messages lost on the air). A held message is never emitted before that
-check. A DATA that needs no DATA_PART2 (its samples are whole) is placed at once.
+DATA_PART2 carries **no sequence number**, so a DATA that lost its DATA_PART2 can join the DATA_PART2 of a
+message whose DATA was lost. The codec's :class:`~imurehab.protocols.movesense.MessageJoiner` holds each
+joined message until the next message arrives and keeps it only when no message is missing in between
+(the offline decoder runs the same rule); a dropped one's samples are part of the gap the loss tracker
+counts (``n`` samples more than the messages lost on the air). A held message is never emitted before
+that check. A DATA that needs no DATA_PART2 (its samples are whole) is placed at once.
 
 The live driver (:mod:`imurehab.ble.movesense`), the sync's clock probe and the dataset's journal replay
 (:mod:`imurehab.ble.movesense_dataset`) all run this one state machine, so the replay of a journal gives
@@ -33,20 +29,14 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from imurehab.ble.movesense_gaps import MeasLossTracker, messages_missing, stamp_step
-from imurehab.protocols.movesense import BLOCKS, MeasSamples, decode_meas, meas_resource
+from imurehab.ble.movesense_gaps import MeasLossTracker
+from imurehab.protocols.movesense import MeasSamples, MessageJoiner, decode_meas, meas_resource
 
 __all__ = ["MeasMessage", "MeasStream"]
-
-_DATA, _PART2 = 2, 3
-_HEADER: Final = 2  # response code, reference
-_STAMP: Final = 4  # uint32 ms timestamp
-_STRIDE: Final = 12  # float32 x, y, z of one block [bytes]
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,22 +92,19 @@ class MeasStream:
             raise ValueError(f"{path} names no rate")
         self.path, self.rate_hz = path, float(rate)
         self.tracker = MeasLossTracker(self.rate_hz, resource)
-        self._stride = _STRIDE * len(BLOCKS[resource])
-        self._reference: int | None = None
-        self._pending: bytes | None = None
-        self._held: tuple[int, MeasSamples] | None = None
+        self._joiner: MessageJoiner[int] = MessageJoiner(path)
         self._runs = -1
         self.last_placed_ms: int | None = None
 
     @property
     def reference(self) -> int | None:
         """The current subscription's reference (None before the first run)."""
-        return self._reference
+        return self._joiner.reference
 
     @property
     def held_ms(self) -> int | None:
         """Stamp of the joined message waiting for the next one (None when none waits) [ms, as sent]."""
-        return None if self._held is None else int(self._held[1].timestamp_ms[0])
+        return self._joiner.held_ms
 
     def start_run(self, reference: int) -> None:
         """A new subscription: its reference; what the previous one left waiting is dropped.
@@ -127,7 +114,7 @@ class MeasStream:
         reference : int
             The SUBSCRIBE's reference (1..255).
         """
-        self._reference, self._pending, self._held = reference, None, None
+        self._joiner.start_run(reference)
         self._runs += 1
         self.tracker.start_run()
 
@@ -146,35 +133,9 @@ class MeasStream:
         ProtocolError
             For a message that is no whole samples or holds non-finite values (it is not accepted).
         """
-        if len(value) < _HEADER or value[1] != self._reference:
-            return []
-        if value[0] == _DATA:
-            whole = (len(value) - _HEADER - _STAMP) % self._stride == 0
-            self._pending = None if whole else value
-            if not whole:
-                return []
-            payload, joined = value[_HEADER:], False
-        elif value[0] == _PART2 and self._pending is not None:
-            payload, joined = self._pending[_HEADER:] + value[_HEADER:], True
-            self._pending = None
-        else:
-            return []
-        return self._complete(host_ns, decode_meas([payload], self.path), joined)
-
-    def _complete(self, host_ns: int, s: MeasSamples, joined: bool) -> list[MeasMessage]:
         out: list[MeasMessage] = []
-        if self._held is not None:
-            held_ns, h = self._held
-            step = stamp_step(int(h.timestamp_ms[0]), int(s.timestamp_ms[0]))
-            if step is not None and step <= 0:
-                return out  # a repeat or a late message: the held one still waits for its successor
-            self._held = None
-            if step is not None and messages_missing(step, len(h.time_ns), self.rate_hz) == 0:
-                out += self._place(held_ns, h)
-        if joined:
-            self._held = (host_ns, s)
-        else:
-            out += self._place(host_ns, s)
+        for arrived_ns, payload in self._joiner.feed(host_ns, value):
+            out += self._place(arrived_ns, decode_meas([payload], self.path))
         return out
 
     def _place(self, host_ns: int, s: MeasSamples) -> list[MeasMessage]:

@@ -27,10 +27,11 @@ import numpy as np
 import numpy.typing as npt
 
 from imurehab.errors import SimulationError
-from imurehab.protocols.movesense import encode_meas, encode_sbem, meas_resource, reassemble
+from imurehab.protocols.movesense import encode_meas, encode_sbem, meas_resource
 
 __all__ = ["DataLogger", "LoggedEntry", "MessageSource", "message_notifications"]
 
+_HEADER = 2  # response code and reference before a DATA / DATA_PART2 payload
 MessageSource = Callable[[str, npt.NDArray[np.int64], float], dict[str, npt.NDArray[np.float64]]]
 """``(resource, sample numbers, rate [Hz])`` → the resource's blocks (``acc``, ``gyr``, ``mag``) in SI."""
 
@@ -209,7 +210,6 @@ class DataLogger:
             last = stop * int(rate) // 10**9  # samples taken before the stop
             for k in range(first, last - n + 2, n):
                 stamp, packets = message_notifications(path, 1, k, n, source, max_notification)
-                payloads, _, _ = reassemble(packets)
-                timed.append((stamp, ident, bytes(payloads[0])))
+                timed.append((stamp, ident, b"".join(p[_HEADER:] for p in packets)))
         timed.sort(key=lambda t: (t[0], t[1]))
         return encode_sbem(dict(enumerate(entry.paths, start=1)), [(i, p) for _, i, p in timed])

@@ -58,8 +58,8 @@ def test_a_new_subscription_counts_the_link_gap_in_samples():
 
 def _log():
     rows = np.arange(48, dtype=float).reshape(16, 3)
-    packets = encode_meas("/Meas/IMU6/104", 1, [1000, 1076], acc=rows, gyr=rows / 100)
-    payloads, _, _ = reassemble(packets)
+    packets = encode_meas("/Meas/IMU6/104", 1, [1000, 1076], acc=rows, gyr=rows / 100, max_notification=512)
+    payloads = reassemble(packets, "/Meas/IMU6/104").payloads  # one DATA a message: nothing to join
     return encode_sbem({1: "/Meas/IMU6/104"}, [(1, bytes(p)) for p in payloads])
 
 
@@ -70,8 +70,9 @@ def test_verify_log_passes_a_whole_file_and_names_what_is_wrong():
     assert "missing" in verify_log(*assemble_log(chunks[:1] + chunks[2:]), len(data))
     assert "end-of-log" in verify_log(*assemble_log(chunks[:-1]), len(data))
     assert "missing" in verify_log(*assemble_log(chunks[:-2] + chunks[-1:]), len(data))
-    gap = encode_meas("/Meas/IMU6/104", 1, [1000, 1230], acc=np.zeros((16, 3)), gyr=np.zeros((16, 3)))
-    payloads, _, _ = reassemble(gap)
+    zeros = np.zeros((16, 3))
+    gap = encode_meas("/Meas/IMU6/104", 1, [1000, 1230], acc=zeros, gyr=zeros, max_notification=512)
+    payloads = reassemble(gap, "/Meas/IMU6/104").payloads
     jumped = encode_sbem({1: "/Meas/IMU6/104"}, [(1, bytes(p)) for p in payloads])
     assert "timestamps jump" in verify_log(*assemble_log(encode_log(3, jumped)), len(jumped))
 

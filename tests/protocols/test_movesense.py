@@ -203,11 +203,16 @@ def meas_batches(draw):
 @given(meas_batches(), st.sampled_from([155, 244]))
 def test_meas_round_trip_is_float32_exact(batch, mtu):
     path, stamps, samples, n, ref = batch
+    rate = float(path.rsplit("/", 1)[1])
     packets = encode_meas(path, ref, stamps, max_notification=mtu, **samples)
+    if any(p[0] == 3 for p in packets):  # a join is kept when the next message is one message on
+        stamps = stamps[0] + np.arange(len(stamps)) * n * 1000 // int(rate)
+        packets = encode_meas(path, ref, stamps, max_notification=mtu, **samples)
     result = FAMILY.decode(packets, {"path": path})
     for name, values in samples.items():
         assert np.array_equal(getattr(result, name), values), name
-    rate = float(path.rsplit("/", 1)[1])
+    assert result.info["dropped_notifications"] == 0
+    assert result.info["tail_unchecked"] == (packets[-1][0] == 3)
     offsets = np.rint(np.arange(n) * 1e9 / rate).astype(np.int64)
     assert np.array_equal(result.time_ns, (stamps[:, None] * 1_000_000 + offsets).reshape(-1))
     assert result.info["samples_per_message"] == n and result.info["messages"] == len(stamps)
@@ -221,8 +226,9 @@ def test_data_part2_reassembly_matches_between_paths():
     mag = rng.normal(size=(16, 3)).astype(np.float32).astype(float)
     split = encode_meas("/Meas/IMU9/208", 7, [0, 38], acc=acc, gyr=gyr, mag=mag)
     assert [p[0] for p in split] == [2, 3, 2, 3]
-    payloads, refs, parts2 = reassemble(split)
-    assert refs == [7] and parts2 == 2 and payloads.shape == (2, 4 + 8 * 36)
+    joined = reassemble(split, "/Meas/IMU9/208")
+    assert joined.references == [7] and joined.parts2 == 2 and joined.payloads.shape == (2, 4 + 8 * 36)
+    assert joined.dropped == 0 and joined.tail_unchecked  # nothing came after the last message
     # a command result arriving between DATA and DATA_PART2 goes to "responses"; the rest still joins
     mixed = [split[0], encode_result(9, 200), *split[1:]]
     result = FAMILY.decode(mixed, {"path": "/Meas/IMU9/208"})
@@ -231,11 +237,37 @@ def test_data_part2_reassembly_matches_between_paths():
     other_mtu = encode_meas(
         "/Meas/IMU9/208", 7, [38], acc=acc[8:], gyr=gyr[8:], mag=mag[8:], max_notification=200
     )
-    payloads2, _, parts2 = reassemble([*split[:2], *other_mtu])
-    assert parts2 == 2 and np.array_equal(payloads2, payloads)
+    other = reassemble([*split[:2], *other_mtu], "/Meas/IMU9/208")
+    assert other.parts2 == 2 and np.array_equal(other.payloads, joined.payloads)
     # messages with different sample counts are refused
     short = encode_meas("/Meas/IMU9/208", 7, [76], acc=acc[:2], gyr=gyr[:2], mag=mag[:2])
     _raises("sequence", FAMILY.decode, [*split, *short], {"path": "/Meas/IMU9/208"})
+
+
+@pytest.mark.parametrize(
+    ("lost", "why"),
+    [
+        ({3, 4}, "message 1's DATA_PART2 and message 2's DATA: message 1's head + message 2's tail"),
+        ({4, 5}, "message 2 whole: message 1 was joined right, but nothing can tell, so it goes too"),
+    ],
+)
+def test_a_join_the_next_message_does_not_confirm_is_dropped_never_decoded(lost, why):
+    path, n = "/Meas/IMU9/104", 8
+    stamps = 1000 + np.arange(6) * n * 1000 // 104
+    rows = np.arange(6 * n * 3, dtype=float).reshape(6 * n, 3)  # every sample its own values
+    sent = encode_meas(path, 9, stamps, acc=rows, gyr=np.radians(rows), mag=-rows)
+    assert [p[0] for p in sent] == [2, 3] * 6  # every message is DATA + DATA_PART2
+    got = [p for i, p in enumerate(sent) if i not in lost]
+    if lost == {3, 4}:  # without the check these two would join into a message of the right length
+        assert len(sent[2]) + len(sent[5]) == len(sent[0]) + len(sent[1])
+    joined = reassemble(got, path)
+    kept = [0, 3, 4, 5]  # message 5: the last, unchecked (nothing came after it)
+    assert [int.from_bytes(m[:4], "little") for m in joined.payloads] == [int(stamps[k]) for k in kept], why
+    assert (joined.dropped, joined.parts2, joined.tail_unchecked) == (2, 4, True)
+    result = FAMILY.decode(got, {"path": path})
+    expect = np.concatenate([rows[k * n : (k + 1) * n] for k in kept])
+    assert np.array_equal(result.acc, expect) and np.array_equal(result.mag, -expect)
+    assert result.info["dropped_notifications"] == 2 and result.info["messages"] == len(kept)
 
 
 def test_data_rejections():
@@ -244,9 +276,14 @@ def test_data_rejections():
     _raises("settings", FAMILY.decode, [good], {"path": "/Meas/Temp"})
     _raises("settings", FAMILY.decode, [good], {"path": "/Meas/IMU6"})
     assert len(FAMILY.decode([good], {"path": "/Meas/IMU6", "rate": 52})) == 2
-    _raises("truncated", FAMILY.decode, [good[:-4]], {"path": "/Meas/IMU6/52"}, offset=len(good) - 4)
-    _raises("truncated", FAMILY.decode, [good[:10]], {"path": "/Meas/IMU6/52"})
-    _raises("sequence", FAMILY.decode, [bytes([3, 5]) + good[2:]], {"path": "/Meas/IMU6/52"}, offset=0)
+    # a DATA that is no whole samples waits for its DATA_PART2: none came, so it is dropped, not decoded
+    for cut in (good[:-4], good[:10]):
+        alone = FAMILY.decode([cut], {"path": "/Meas/IMU6/52"})
+        assert len(alone) == 0 and alone.info["dropped_notifications"] == 1
+    short_part2 = [good[:-4], bytes([3, 5, 0, 0])]  # joined, still no whole samples
+    _raises("truncated", FAMILY.decode, short_part2, {"path": "/Meas/IMU6/52"}, offset=len(good) - 2)
+    orphan = FAMILY.decode([bytes([3, 5]) + good[2:]], {"path": "/Meas/IMU6/52"})  # its DATA was lost
+    assert len(orphan) == 0 and orphan.info["dropped_notifications"] == 1
     _raises("type", FAMILY.decode, [bytes([7, 5]) + good[2:]], {"path": "/Meas/IMU6/52"}, offset=0)
     nan = good[:6] + np.array([np.nan], "<f4").tobytes() + good[10:]
     _raises("value", FAMILY.decode, [nan], {"path": "/Meas/IMU6/52"}, offset=6)
@@ -284,7 +321,7 @@ def test_log_assembly_out_of_order_with_holes():
 
 def test_decode_meas_public_helper():
     pk = encode_meas("/Meas/Gyro/104", 2, [7], gyr=np.radians(np.ones((4, 3))))
-    s = decode_meas(reassemble(pk)[0], "/Meas/Gyro/104")
+    s = decode_meas(reassemble(pk, "/Meas/Gyro/104").payloads, "/Meas/Gyro/104")
     assert s.resource == "Gyro" and s.acc is None and np.allclose(np.degrees(s.gyr), 1.0)
 
 

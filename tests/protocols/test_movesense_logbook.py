@@ -54,7 +54,8 @@ def test_sbem_cut_short_or_without_magic_is_refused():
 
 def test_decode_log_gives_the_samples_of_its_imu_resource():
     rows = np.arange(48, dtype=float).reshape(16, 3)
-    payloads, _, _ = reassemble(encode_meas("/Meas/IMU9/104", 4, [500, 576], acc=rows, gyr=rows, mag=rows))
+    sent = encode_meas("/Meas/IMU9/104", 4, [500, 576], acc=rows, gyr=rows, mag=rows, max_notification=512)
+    payloads = reassemble(sent, "/Meas/IMU9/104").payloads
     data = encode_sbem(
         {1: "/Meas/IMU9/104", 2: "/Meas/Temp"}, [(1, bytes(p)) for p in payloads] + [(2, b"\1")]
     )

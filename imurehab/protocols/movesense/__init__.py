@@ -6,7 +6,8 @@ Facts and sources: ``firmware_protocols/movesense-gsp/spec.md``; constants: its 
   UNSUBSCRIBE, FETCH_LOG, GET, CLEAR_LOGBOOK, PUT_DATALOGGER_CONFIG, PUT_SYSTEMMODE, PUT_UTCTIME and
   PUT_DATALOGGER_STATE; UTC time is set with PUT_UTCTIME and read with GET ``/Time``.
 - Results (sensor → client): :func:`encode_result`, :func:`encode_hello_result`, :func:`parse_result`.
-- Data: :func:`reassemble` (DATA + DATA_PART2), :func:`decode_meas` / :func:`encode_meas` for
+- Data: :func:`reassemble` (DATA + DATA_PART2, each join checked by the next message: :class:`MessageJoiner`,
+  the rule the live stream runs too), :func:`decode_meas` / :func:`encode_meas` for
   ``/Meas/{Acc,Gyro,Magn,IMU6,IMU6m,IMU9}/<rate>``, :func:`encode_log` / :func:`assemble_log` for
   FETCH_LOG chunks.
 - Logbook: :func:`encode_entries` / :func:`parse_entries` (GET ``/Mem/Logbook/Entries``),
@@ -33,6 +34,7 @@ from imurehab.protocols.movesense._commands import (
 from imurehab.protocols.movesense._data import (
     MAX_LOG_BYTES,
     MeasSamples,
+    Reassembled,
     assemble_log,
     decode_meas,
     encode_log,
@@ -40,6 +42,7 @@ from imurehab.protocols.movesense._data import (
     reassemble,
 )
 from imurehab.protocols.movesense._family import FAMILY, SETTINGS, decode
+from imurehab.protocols.movesense._joins import MessageJoiner, messages_missing, stamp_step
 from imurehab.protocols.movesense._logbook import (
     LogEntry,
     decode_log,
@@ -60,6 +63,8 @@ __all__ = [
     "SETTINGS",
     "LogEntry",
     "MeasSamples",
+    "MessageJoiner",
+    "Reassembled",
     "assemble_log",
     "decode",
     "decode_log",
@@ -73,9 +78,11 @@ __all__ = [
     "encode_sbem",
     "meas_resource",
     "meas_timestamps_contiguous",
+    "messages_missing",
     "parse_command",
     "parse_entries",
     "parse_result",
     "parse_sbem",
     "reassemble",
+    "stamp_step",
 ]

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imurehab.protocols.counters import unwrap_counter
+from imurehab.protocols.movesense._joins import MessageJoiner
 from imurehab.protocols.movesense._profile import (
     AXES,
     BLOCKS,
@@ -79,66 +80,94 @@ def _stack(packets: Sequence[bytes]) -> npt.NDArray[np.uint8] | None:
     return np.frombuffer(b"".join(packets), dtype=np.uint8).reshape(len(packets), len(packets[0]))
 
 
-def reassemble(packets: Sequence[bytes]) -> tuple[npt.NDArray[np.uint8] | list[bytes], list[int], int]:
-    """Join DATA and DATA_PART2 notifications into message payloads (header removed).
+@dataclass(frozen=True, eq=False)
+class Reassembled:
+    """Measurement messages joined from DATA / DATA_PART2 notifications.
+
+    Attributes
+    ----------
+    payloads : ndarray of uint8, shape (M, L), or list of bytes
+        Message payloads (timestamp and sample blocks, header removed); a matrix when all have the same
+        length.
+    references : list of int
+        Distinct references seen.
+    parts2 : int
+        DATA_PART2 notifications in the messages returned.
+    dropped : int
+        Notifications in no message returned: a DATA whose DATA_PART2 never came, a DATA_PART2 with no
+        DATA waiting, a joined message the next message did not confirm (both its notifications).
+    tail_unchecked : bool
+        The last message returned is joined and nothing came after it to check it (it is wrong only if
+        its own DATA_PART2 and the next message's DATA were both lost).
+    """
+
+    payloads: npt.NDArray[np.uint8] | list[bytes]
+    references: list[int]
+    parts2: int
+    dropped: int
+    tail_unchecked: bool
+
+
+def reassemble(packets: Sequence[bytes], path: str, *, rate_hz: float | None = None) -> Reassembled:
+    """Join DATA and DATA_PART2 notifications into message payloads, each join checked by the next message.
+
+    The rule (:class:`~imurehab.protocols.movesense.MessageJoiner`, as the live stream runs it): a joined
+    message is kept only when the next message follows it with no message missing, so a capture with losses
+    never yields a DATA joined to another message's DATA_PART2 before its last message; a joined message at
+    the very end cannot be checked: it is returned, flagged ``tail_unchecked``. A change of reference starts
+    a new subscription.
 
     Parameters
     ----------
     packets : sequence of bytes
-        DATA / DATA_PART2 notifications of one reference, in arrival order.
+        DATA / DATA_PART2 notifications, in arrival order.
+    path : str
+        The subscribed path (``/Meas/IMU9/104``): the sample size, and the rate unless ``rate_hz``.
+    rate_hz : float, optional
+        Sample rate [Hz] when the path has none.
 
     Returns
     -------
-    payloads : ndarray of uint8, shape (M, L), or list of bytes
-        Message payloads; a matrix when all have the same length.
-    references : list of int
-        Distinct references seen.
-    parts2 : int
-        DATA_PART2 notifications joined.
+    Reassembled
+        The messages kept, and what was dropped.
 
     Raises
     ------
     ProtocolError
         ``"truncated"`` for a notification without reference, ``"type"`` for another response code,
-        ``"sequence"`` for a DATA_PART2 that follows no DATA of its reference.
+        ``"settings"`` for a path that is no IMU resource, or joins to check without a rate.
     """
-    whole = _stack(packets)
-    if whole is not None and whole.shape[1] >= HEADER and (whole[:, 0] == _DATA).all():
-        return whole[:, HEADER:], sorted(set(whole[:, 1].tolist())), 0
-    heads, tails = _stack(packets[0::2]), _stack(packets[1::2])
-    if (
-        heads is not None
-        and tails is not None
-        and heads.shape[0] == tails.shape[0]
-        and min(heads.shape[1], tails.shape[1]) >= HEADER
-        and (heads[:, 0] == _DATA).all()
-        and (tails[:, 0] == _PART2).all()
-        and (heads[:, 1] == tails[:, 1]).all()
-    ):
-        return (
-            np.hstack([heads[:, HEADER:], tails[:, HEADER:]]),
-            sorted(set(heads[:, 1].tolist())),
-            len(tails),
-        )
-    messages: list[bytes] = []
-    refs: set[int] = set()
-    parts2, joined = 0, True
     for i, p in enumerate(packets):
         if len(p) < HEADER:
             raise error(f"notification {i} has no reference byte", "truncated", len(p))
-        if p[0] == _DATA:
-            messages.append(p[HEADER:])
-            refs.add(p[1])
-            joined = False
-        elif p[0] == _PART2:
-            if joined or packets[i - 1][1] != p[1]:
-                raise error(f"notification {i}: DATA_PART2 without its DATA", "sequence", 0)
-            messages[-1] += p[HEADER:]
-            parts2, joined = parts2 + 1, True
-        else:
+        if p[0] not in (_DATA, _PART2):
             raise error(f"notification {i}: response code {p[0]} is no DATA", "type", 0)
+    joiner: MessageJoiner[int] = MessageJoiner(path, rate_hz)
+    whole = _stack(packets)
+    if whole is not None and (whole[:, 0] == _DATA).all() and joiner.whole(len(packets[0])):
+        return Reassembled(whole[:, HEADER:], sorted(set(whole[:, 1].tolist())), 0, 0, False)
+    messages: list[bytes] = []
+    refs: set[int] = set()
+    parts2 = 0
+    for i, p in enumerate(packets):
+        if p[1] != joiner.reference:
+            joiner.start_run(p[1])
+            refs.add(p[1])
+        for last, payload in joiner.feed(i, p):
+            messages.append(payload)
+            parts2 += packets[last][0] == _PART2
+    tail = joiner.flush()
+    if tail is not None:
+        messages.append(tail[1])
+        parts2 += 1
     stacked = _stack(messages)
-    return (messages if stacked is None else stacked), sorted(refs), parts2
+    return Reassembled(
+        messages if stacked is None else stacked,
+        sorted(refs),
+        parts2,
+        len(packets) - len(messages) - parts2,
+        tail is not None,
+    )
 
 
 def _decode_rows(rows: npt.NDArray[np.uint8], nblocks: int) -> tuple[npt.NDArray[Any], npt.NDArray[Any], int]:

@@ -69,10 +69,13 @@ def _from_sensor(packets: Sequence[bytes], opts: _Options) -> DecodeResult:
         return DecodeResult(family=FAMILY_NAME, info=infos[0] if len(infos) == 1 else {"responses": infos})
     if opts.path is None:
         raise error("DATA needs the subscribed path (--set path=/Meas/IMU6/104)", "settings")
-    payloads, refs, parts2 = reassemble(data_packets)
+    joined = reassemble(data_packets, opts.path, rate_hz=opts.rate)
+    refs = joined.references
     if len(refs) > 1:
         raise error(f"DATA of several subscriptions {refs}; choose one (--set reference=N)", "settings")
-    s = decode_meas(payloads, opts.path, rate_hz=opts.rate, previous_timestamp_ms=opts.previous_timestamp_ms)
+    s = decode_meas(
+        joined.payloads, opts.path, rate_hz=opts.rate, previous_timestamp_ms=opts.previous_timestamp_ms
+    )
     info: dict[str, Any] = {
         "response": "DATA",
         "reference": refs[0] if refs else None,
@@ -80,7 +83,9 @@ def _from_sensor(packets: Sequence[bytes], opts: _Options) -> DecodeResult:
         "resource": s.resource,
         "rate_hz": s.rate_hz,
         "messages": len(s.timestamp_ms),
-        "data_part2": parts2,
+        "data_part2": joined.parts2,
+        "dropped_notifications": joined.dropped,
+        "tail_unchecked": joined.tail_unchecked,
         "samples_per_message": s.samples_per_message,
         "rollovers": s.rollovers,
     }
