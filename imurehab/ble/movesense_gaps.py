@@ -24,64 +24,11 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
 
 from imurehab.ble.report import Gap
+from imurehab.protocols.movesense import messages_missing, stamp_step
 
 __all__ = ["MeasLossTracker", "PlacedMessage", "messages_missing", "stamp_step"]
-
-_WRAP: Final = 1 << 32  # the ms stamp is a uint32
-_REBOOT_MS: Final = 1000  # a stamp this far back is a restarted clock, not a late message
-
-
-def stamp_step(previous_ms: int, timestamp_ms: int) -> int | None:
-    """How far a message's stamp is after the previous one's, across the uint32 rollover.
-
-    Parameters
-    ----------
-    previous_ms, timestamp_ms : int
-        The two stamps as sent (uint32) [ms since boot].
-
-    Returns
-    -------
-    int or None
-        The step [ms]: positive forward, 0 for the same stamp, negative for a late message (at most
-        1 s back); None for a stamp further back (the sensor's clock restarted: a reboot).
-
-    Examples
-    --------
-    >>> stamp_step(1000, 1076), stamp_step(2**32 - 10, 66), stamp_step(1000, 990), stamp_step(5000, 50)
-    (76, 76, -10, None)
-    """
-    step = (timestamp_ms - previous_ms) % _WRAP
-    if step < _WRAP // 2:
-        return step
-    return step - _WRAP if _WRAP - step <= _REBOOT_MS else None
-
-
-def messages_missing(step_ms: int, n_samples: int, rate_hz: float) -> int:
-    """Whole messages missing between two messages of one subscription, from their stamps' step.
-
-    Parameters
-    ----------
-    step_ms : int
-        The second stamp minus the first (:func:`stamp_step`, > 0) [ms].
-    n_samples : int
-        Samples per message.
-    rate_hz : float
-        Sample rate [Hz].
-
-    Returns
-    -------
-    int
-        Messages of ``n_samples`` between them (exact while ``n_samples > 2 · rate_hz / 1000``).
-
-    Examples
-    --------
-    >>> messages_missing(76, 8, 104.0), messages_missing(230, 8, 104.0)
-    (0, 2)
-    """
-    return max(0, round((step_ms * rate_hz / 1000.0 - n_samples) / n_samples))
 
 
 @dataclass(frozen=True)
