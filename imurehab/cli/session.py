@@ -72,7 +72,8 @@ async def _sensors(
     from imurehab.session import bind_virtual, virtual_scenario
     from imurehab.virtual import VirtualBleakClient, VirtualBleakScanner
 
-    state = out / "_virtual" / "scenario.json"
+    # One virtual world per seed: each --seed is another visit, into the same dataset.
+    state = out / "_virtual" / f"session-seed{options['seed']}.json"
     state.parent.mkdir(parents=True, exist_ok=True)
     scenario = virtual_scenario(profile, state_file=state, **options)
     bound = bind_virtual(profile, scenario)
