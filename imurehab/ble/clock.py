@@ -62,8 +62,9 @@ MIN_ARRIVAL_WINDOWS: Final[int] = 10
 
 One-way latencies scatter by up to a connection interval (milliseconds), so the least-latency arrivals of
 a few windows (a 2 s clock probe: 4) pin no drift better than :data:`MAX_DRIFT_PPM`, and the scatter of so
-few about a line says nothing of the slope's error: such a fit extrapolated a minute back was measured
-off by 100 ms with a 3σ bound of 18 ms. Fewer windows give the offset alone and the 500 ppm bound."""
+few about a line says nothing of the slope's error: a DOT's 2 s probe so fitted, extrapolated 20 s back
+to its recording, was measured 120 ms off with a bound of 18 ms. Fewer windows give the offset alone and
+the 500 ppm bound."""
 
 
 def host_time_us() -> int:

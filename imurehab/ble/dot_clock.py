@@ -9,15 +9,9 @@ A one-way fit leaves the least notification latency in the offset (it is not obs
 probe then times :data:`READS` GATT reads of the measurement control characteristic (an NTP-style
 exchange: request out, response back) and takes half the least round trip as that latency, the split
 between the two directions being unknown: the offset is moved by it and the uncertainty grows by it. On
-the virtual air this took the placement error of exported recordings from about +0.95 ms to within
-±0.1 ms (the air's path has a latency floor of about 1 ms each way, with no airtime model).
-
-A recording made earlier is placed with that fit: its first timestamp is unwrapped by the whole number
-of 2³² µs rollovers that puts it nearest the UTC second the host gave at StartRecording (the file
-info's ``start_utc_s``). When no number of rollovers brings it within :data:`EPOCH_TOLERANCE_S` of that
-second, the clock was restarted (a reboot) or re-synced since the recording, and the fit says nothing
-about it: the recording is then anchored at ``start_utc_s`` itself, with an uncertainty of a second and
-no drift correction.
+the virtual air the least read round trip was 0.26–0.46 ms, which took 0.13–0.23 ms off an exported
+recording's placement error (+0.9 ms before); what remains, 0.5–0.75 ms, is the notifications' own latency
+floor (the twin's sampling tick and the air's delivery path), which no exchange observes.
 """
 
 from __future__ import annotations

@@ -218,9 +218,8 @@ class DotScenario(FamilyScenario):
         if not self.log_seconds or self._logged:
             return
         self._logged = True
-        utc_at_air0_s = time.time() - air.time
+        utc_at_air0_s, k = time.time() - air.time, self._recorded_k()
         for sensor, address in zip(self.sensors, self.addresses, strict=True):
-            k = self._recorded_k()
             start_s = math.floor(utc_at_air0_s + float(self.true_sample_times_s(address)[0]))
             sensor.flash.files.append(DotRecording(start_s, int(k[0]), int(k[-1])))
 
