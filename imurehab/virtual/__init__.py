@@ -33,6 +33,7 @@ from imurehab.virtual.dot_scenario import DotScenario
 from imurehab.virtual.dot_sensor import DotSensor
 from imurehab.virtual.faults import DroppedNotification, FaultPlan, LinkStats
 from imurehab.virtual.gatt_spec import CharacteristicSpec, ServiceSpec
+from imurehab.virtual.mixed import FamilyScenario, MixedScenario
 from imurehab.virtual.movesense_scenario import MovesenseScenario
 from imurehab.virtual.movesense_sensor import MovesenseSensor
 from imurehab.virtual.osp_faults import Fault, parse_fault
@@ -49,9 +50,11 @@ __all__ = [
     "DotScenario",
     "DotSensor",
     "DroppedNotification",
+    "FamilyScenario",
     "Fault",
     "FaultPlan",
     "LinkStats",
+    "MixedScenario",
     "MovesenseScenario",
     "MovesenseSensor",
     "OspDeviceStats",
