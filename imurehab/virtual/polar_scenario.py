@@ -176,16 +176,8 @@ class PolarScenario(FamilyScenario):
         del air
         if not self.log_seconds or self._logged:
             return
-        n = round(self.log_seconds * self.log_rate_hz)
-        settings = {"sample_rate_hz": [self.log_rate_hz], "resolution_bits": [16], "channels": [3]}
         for address, sensor in zip(self.addresses, self.sensors, strict=True):
-            # The sensor's own offline runs (its sample grid, quantisation and .REC layout), started n
-            # samples before now on one grid sample; stopping them stores them as the PMD stop command does.
-            runs = [sensor._new_run(m, {**settings, "range": [r]}) for m, r in _RECORDED.items()]
-            first_k = runs[0].next_k - n
-            for run in runs:
-                run.next_k = first_k
-                sensor._store(run)
+            first_k = sensor.prefill_recording(_RECORDED, self.log_seconds, self.log_rate_hz)
             parts = sorted((p for p in sensor.psftp.files if "/ACC" in p), key=lambda p: (len(p), p))
             stored = decode_offline_recording([sensor.psftp.files[p] for p in parts]).samples.time_ns
             self._logged[address] = first_k + np.arange(len(stored), dtype=np.int64)

@@ -373,6 +373,35 @@ class PolarSensor(VirtualPeripheral):
             )
         )
 
+    def prefill_recording(self, measurements: Mapping[str, int], seconds: float, rate_hz: int) -> int:
+        """Store an offline recording that ran the last ``seconds``, as if started then and stopped now.
+
+        The measurements share one start on the sensor's sample grid; stopping them stores their .REC
+        files as the PMD stop command does (same quantisation, frames and parts).
+
+        Parameters
+        ----------
+        measurements : mapping of str to int
+            Measurement (``"acc"``, ``"gyro"``, ``"mag"``) → its range [g, deg/s or µT].
+        seconds : float
+            How long ago the recording started [s of the sensor clock].
+        rate_hz : int
+            Its sample rate [Hz].
+
+        Returns
+        -------
+        int
+            Grid index ``k`` of its first sample: sample ``k + i`` was measured when the sensor clock read
+            its grid time (``k + i`` periods from the clock's origin).
+        """
+        settings = {"sample_rate_hz": [rate_hz], "resolution_bits": [16], "channels": [3]}
+        runs = [self._new_run(m, {**settings, "range": [r]}) for m, r in measurements.items()]
+        first_k = runs[0].next_k - round(seconds * rate_hz)
+        for run in runs:
+            run.next_k = first_k
+            self._store(run)
+        return first_k
+
     def _start(self, m: str, settings: Mapping[str, list[int | float]]) -> tuple[str, bytes]:
         if m in self._runs:
             return "ERROR_ALREADY_IN_STATE", b""
