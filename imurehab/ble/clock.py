@@ -26,11 +26,12 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -45,12 +46,15 @@ __all__ = [
     "MAX_DRIFT_PPM",
     "MIN_ARRIVAL_WINDOWS",
     "MIN_DRIFT_SPAN_US",
+    "READS",
     "WINDOW_US",
     "ClockLog",
     "ClockModel",
     "fit_arrival_clock",
     "fit_clock_model",
     "host_time_us",
+    "read_round_trips",
+    "with_read_latency",
 ]
 
 WINDOW_US: Final[int] = 500_000
@@ -65,6 +69,8 @@ a few windows (a 2 s clock probe: 4) pin no drift better than :data:`MAX_DRIFT_P
 few about a line says nothing of the slope's error: a DOT's 2 s probe so fitted, extrapolated 20 s back
 to its recording, was measured 120 ms off with a bound of 18 ms. Fewer windows give the offset alone and
 the 500 ppm bound."""
+READS: Final[int] = 8
+"""GATT reads timed after a one-way clock probe (:func:`read_round_trips`)."""
 
 
 def host_time_us() -> int:
@@ -224,6 +230,61 @@ def fit_arrival_clock(host_us: npt.ArrayLike, device_us: npt.ArrayLike, *, boot_
         last_utc_us=float(h.max()),
         n_samples=len(kept),
         n_windows=len(kept),
+    )
+
+
+async def read_round_trips(read: Callable[[], Awaitable[object]], n: int = READS) -> list[int]:
+    """Time ``n`` GATT reads one after the other: request out, response back (an NTP-style exchange).
+
+    Parameters
+    ----------
+    read : callable
+        Reads any readable characteristic of the sensor (awaitable; the value is ignored).
+    n : int
+        Reads to time.
+
+    Returns
+    -------
+    list of int
+        Each read's round trip [µs of host time].
+    """
+    round_trips = []
+    for _ in range(n):
+        sent = host_time_us()
+        await read()
+        round_trips.append(host_time_us() - sent)
+    return round_trips
+
+
+def with_read_latency(clock: ClockModel, round_trips_us: Sequence[int]) -> ClockModel:
+    """A one-way arrival fit corrected by half the least read round trip (none: returned as is).
+
+    :func:`fit_arrival_clock` leaves the least notification latency in the offset (one-way, it is not
+    observable). Half the least round trip of a read on the same link is taken as that latency, the
+    split between the two directions being unknown: the offset moves by it and the uncertainty grows by
+    it. What a read does not see (a sensor's own delay between measuring and notifying) stays in.
+
+    Parameters
+    ----------
+    clock : ClockModel
+        The arrival fit.
+    round_trips_us : sequence of int
+        Read round trips on the link [µs] (:func:`read_round_trips`).
+
+    Returns
+    -------
+    ClockModel
+
+    Examples
+    --------
+    >>> m = fit_arrival_clock([1_000_000, 1_100_000], [5_000, 105_000])
+    >>> c = with_read_latency(m, [900, 600, 700])
+    >>> c.offset_us - m.offset_us, c.uncertainty_us - m.uncertainty_us
+    (300.0, 300.0)
+    """
+    half = min(round_trips_us, default=0) / 2
+    return dataclasses.replace(
+        clock, offset_us=clock.offset_us + half, uncertainty_us=clock.uncertainty_us + half
     )
 
 

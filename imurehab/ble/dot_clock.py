@@ -6,9 +6,9 @@ arrival time (``dot-clock-<host µs>.json`` in the sensor's journal folder); the
 (:func:`~imurehab.ble.clock.fit_arrival_clock`, timestamps unwrapped within the measurement).
 
 A one-way fit leaves the least notification latency in the offset (it is not observable one-way). The
-probe then times :data:`READS` GATT reads of the measurement control characteristic (an NTP-style
-exchange: request out, response back) and takes half the least round trip as that latency, the split
-between the two directions being unknown: the offset is moved by it and the uncertainty grows by it. On
+probe then times :data:`~imurehab.ble.clock.READS` GATT reads of the measurement control characteristic
+(:func:`~imurehab.ble.clock.read_round_trips`) and moves the offset by half the least round trip
+(:func:`~imurehab.ble.clock.with_read_latency`: the uncertainty grows by it). On
 the virtual air the least read round trip was 0.26–0.46 ms, which took 0.13–0.23 ms off an exported
 recording's placement error (+0.9 ms before); what remains, 0.5–0.75 ms, is the notifications' own latency
 floor (the twin's sampling tick and the air's delivery path), which no exchange observes.
@@ -24,7 +24,7 @@ from typing import Final
 
 import numpy as np
 
-from imurehab.ble.clock import fit_arrival_clock, host_time_us
+from imurehab.ble.clock import fit_arrival_clock, host_time_us, read_round_trips, with_read_latency
 from imurehab.ble.connection import Link, RetryPolicy
 from imurehab.ble.dot import DOT_CHARACTERISTICS
 from imurehab.ble.files import make_dirs, write_json_atomic
@@ -32,12 +32,10 @@ from imurehab.errors import BleError, ProtocolError
 from imurehab.protocols.movella_dot import decode_measurements, measurement_control, unwrap_counter
 from imurehab.types.clock import MAX_DRIFT_PPM, ClockModel
 
-__all__ = ["EPOCH_TOLERANCE_S", "READS", "ClockProbe", "latest_clock", "place_recording"]
+__all__ = ["EPOCH_TOLERANCE_S", "ClockProbe", "latest_clock", "place_recording"]
 
 EPOCH_TOLERANCE_S: Final = 5.0
 """A recording's first sample placed further than this from its start second is of another clock epoch [s]."""
-READS: Final = 8
-"""GATT reads timed after each clock probe: half the least round trip is the notifications' latency."""
 _MODE: Final = 21
 _WRAP: Final = 1 << 32
 
@@ -65,7 +63,7 @@ class ClockProbe:
             self._arrivals.append((host_time_us(), value))
 
     async def measure(self, folder: Path, policy: RetryPolicy) -> ClockModel:
-        """Stream for ``policy.clock_span_s``, time :data:`READS` reads, keep both on disk, fit the clock.
+        """Stream for ``policy.clock_span_s``, time GATT reads, keep both on disk, fit the clock.
 
         Parameters
         ----------
@@ -92,11 +90,7 @@ class ClockProbe:
             raise BleError(
                 "no sample arrived to measure the clock", address=self.link.address, reason="timeout"
             )
-        round_trips = []
-        for _ in range(READS):
-            sent = host_time_us()
-            await self.link.read(control)
-            round_trips.append(host_time_us() - sent)
+        round_trips = await read_round_trips(lambda: self.link.read(control))
         raw = [int(decode_measurements([v], _MODE).time_us[0]) for _, v in arrivals]  # type: ignore[index]
         host = [h for h, _ in arrivals]
         make_dirs(folder)
@@ -108,11 +102,7 @@ class ClockProbe:
 def _fit(host: list[int], raw: list[int], round_trips: list[int]) -> ClockModel:
     """The arrival fit, its offset moved by half the least read round trip (none: left as fitted)."""
     device, _ = unwrap_counter(raw, bits=32)
-    clock = fit_arrival_clock(np.asarray(host, dtype=np.int64), device)
-    half = min(round_trips, default=0) / 2
-    return dataclasses.replace(
-        clock, offset_us=clock.offset_us + half, uncertainty_us=clock.uncertainty_us + half
-    )
+    return with_read_latency(fit_arrival_clock(np.asarray(host, dtype=np.int64), device), round_trips)
 
 
 def latest_clock(folder: Path) -> ClockModel | None:

@@ -6,8 +6,8 @@ What it emulates (``firmware_protocols/movella-dot/spec.md``; D1 = the vendor's 
   (0x7000) services under the vendor's UUID template; it advertises the measurement service under the
   name ``Movella DOT``.
 - Measurement (D1 Tables 13–17): the control characteristic takes ``type, action, payload mode``; a
-  started measurement notifies one sample per notification on the long/medium/short payload
-  characteristic of the mode, zero-padded to its length, built by
+  started measurement notifies one sample per notification, each at the instant its clock reaches it,
+  on the long/medium/short payload characteristic of the mode, zero-padded to its length, built by
   :func:`~imurehab.protocols.movella_dot.encode_measurement` from a source of SI samples. Modes whose
   fields it can fill are :data:`STREAM_MODES` (acc and gyr, with mag or the quaternion); a start with
   another mode is refused with the ATT error *value not allowed*.
@@ -79,7 +79,6 @@ STREAM_MODES: Final = (20, 21, 26)
 """Payload modes a virtual DOT streams: rate quantities (with mag) and custom mode 5."""
 SYNC_DURATION_S: Final = 0.2
 """How long the virtual sensors' own sync takes [s]."""
-_TICK_S: Final = 0.01
 _WRAP: Final = 1 << 32
 
 
@@ -323,6 +322,8 @@ class DotSensor(DotMessageService):
             self._pump = self._require_air().spawn(self._stream(), name=f"DOT stream {self.address}")
 
     async def _stream(self) -> None:
+        """Notify each sample at its own instant, as a DOT notifies every sample once it is measured."""
+        loop = asyncio.get_running_loop()
         while self._mode is not None and self.is_connected:
             mode = payload_mode(self._mode)
             last = self.newest_k()
@@ -341,10 +342,16 @@ class DotSensor(DotMessageService):
                     self.sent.append(k)
                     await self.notify(_CHAR[_PAYLOAD_CHAR[mode.characteristic]], packet)
             self.flash.settle(last)
-            due = [t for t in self._drops if t <= self._require_air().time]
+            air = self._require_air()
+            due = [t for t in self._drops if t <= air.time]
             if due:
                 self._fire_drop(due[0])
-            await asyncio.sleep(_TICK_S)
+            # wake when the clock reaches the next sample (newest_k's edge), or at the next link drop
+            edge_us = self._origin_us + self._next_k * 1e6 / self.rate_hz
+            wake = float(self.true_time_of(edge_us))
+            if self._drops:
+                wake = min(wake, loop.time() + self._drops[0] - air.time)
+            await asyncio.sleep(max(0.0, wake - loop.time()))
 
     def _fire_drop(self, t: float) -> None:
         if t in self._drops:
