@@ -179,9 +179,11 @@ def _replay_offline(folders: list[Path]) -> PolarReplay:
     chunks = {}
     settings: dict[str, dict[str, float]] = {}
     arrivals: list[tuple[int, int]] = []
+    round_trips: list[int] = []
     for folder in folders:
         probe = json.loads((folder / "probe.json").read_text()) if (folder / "probe.json").exists() else {}
         arrivals += [(int(h), int(d)) for h, d in probe.get("arrivals", [])]
+        round_trips += [int(r) for r in probe.get("read_round_trip_us", [])]
         for m, rec in read_recording(folder).items():
             s = {k: float(v[0]) for k, v in rec.settings.items() if len(v) == 1}
             settings[m] = s
@@ -202,7 +204,8 @@ def _replay_offline(folders: list[Path]) -> PolarReplay:
         gaps = [replace(g, cause="device") if g.cause == "air" else g for g in trackers[m].gaps]
         replay.channels[m] = _channel(m, ps, settings[m], gaps)
     if arrivals:
-        replay.clocks = {b: replace(probe_clock(arrivals), boot_id=b) for b in {0, *_boots(replay)}}
+        clock = probe_clock(arrivals, round_trips)
+        replay.clocks = {b: replace(clock, boot_id=b) for b in {0, *_boots(replay)}}
     return replay
 
 

@@ -12,14 +12,16 @@
    (``<out>/_journal/<serial>/stream-offline-<yyyymmddhhmmss>/``) only whole;
 4. verifies the recording (each measurement's parts decode as .REC and follow each other in time) and
    only then, with ``erase=True``, REMOVEs it on the sensor (and the emptied date directory);
-5. measures the sensor clock: a short online ACC stream, each frame's arrival against its timestamp
-   (:func:`probe_clock`);
+5. measures the sensor clock: a short online ACC stream, each frame's arrival against its timestamp,
+   then :data:`~imurehab.ble.clock.READS` timed reads of the PMD control point (:func:`probe_clock`);
 6. rewrites the study session's ``samples``/``sessions`` partitions (:func:`imurehab.ble.dataset.write_study`
    replays offline journals with :mod:`imurehab.ble.polar_dataset`).
 
 Clock: frame timestamps count the sensor clock, which the phone set to *local* time (spec.md §6, §8.3);
 the .REC start time is not used for UTC. UTC comes from the probe at sync time: its offset is known to
-the probe's latency scatter; its drift is not measured in seconds of probing, so it is bounded by
+the probe's latency scatter plus half the least read round trip (taken as the notifications' least
+latency, it moves the offset: :func:`~imurehab.ble.clock.with_read_latency`); its drift is not measured
+in seconds of probing, so it is bounded by
 :data:`~imurehab.ble.clock.MAX_DRIFT_PPM`, and a sample recorded D seconds before the sync carries
 ``D × 500 ppm`` more uncertainty (reported per sensor). Whatever cannot be recovered — files that never
 arrived whole, recordings still running, samples the sensor itself did not store — is in the
@@ -39,6 +41,7 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import BaseBleakScanner
 
+from imurehab.ble.clock import read_round_trips
 from imurehab.ble.connection import Link, RetryPolicy
 from imurehab.ble.dataset import write_study
 from imurehab.ble.discovery import find_devices
@@ -51,7 +54,7 @@ from imurehab.ble.polar_pftp import LOST_FRAME, NO_SUCH_FILE, PftpClient, PftpEr
 from imurehab.ble.polar_recordings import verify_recording
 from imurehab.ble.report import SensorReport, SessionResult, SyncProgress, SyncReport
 from imurehab.errors import BleError, ImurehabError, StoreError
-from imurehab.protocols.polar_pmd import decode_directory
+from imurehab.protocols.polar_pmd import decode_directory, pmd_profile
 
 __all__ = ["GET_ATTEMPTS", "start_offline_recording", "stop_offline_recording", "sync_polar"]
 
@@ -62,6 +65,7 @@ _STEP: Final = re.compile(r"\d{8}/|R/|\d{6}/|.*\.REC")
 _RETRYABLE: Final = ("disconnected", "timeout")
 _PROBE_FRAMES: Final = 4  # arrivals kept for the clock probe (spread over about policy.clock_span_s)
 _T = TypeVar("_T")
+_CONTROL_POINT: Final[str] = pmd_profile().raw["gatt"]["control_point"]  # read: the feature mask
 _OFFLINE_STATE: Final = 0x80  # get measurement status: bit 7 = offline recording active (spec.md §10)
 
 
@@ -169,6 +173,7 @@ class _Sync:
         self.erase, self.policy, self.progress, self.backend = erase, policy, progress, backend
         self.report = SensorReport(address)
         self.arrivals: list[tuple[int, int]] = []
+        self.read_round_trips: list[int] = []
 
     def emit(self, phase: str, message: str = "") -> None:
         if self.progress is not None:
@@ -273,7 +278,8 @@ class _Sync:
         make_dirs(folder / "files")
         write_json_atomic(folder / "meta.json", meta)
         if read_json(folder / "probe.json") is None:  # an earlier probe lies nearer the recording
-            write_json_atomic(folder / "probe.json", {"arrivals": self.arrivals})
+            probe = {"arrivals": self.arrivals, "read_round_trip_us": self.read_round_trips}
+            write_json_atomic(folder / "probe.json", probe)
         result = SessionResult(int(stamp or 0), 0, "CLOSED", sum(names.values()))
         self.report.sessions.append(result)
         for name, size in sorted(names.items()):
@@ -343,7 +349,10 @@ class _Sync:
         )
 
     async def _probe(self, driver: PolarPmdDriver) -> None:
-        """A short online ACC stream: each frame's arrival against its timestamp (restarted after a drop)."""
+        """A short ACC stream (restarted after a drop), then timed reads of the PMD control point.
+
+        Keeps each frame's arrival against its timestamp and each read's round trip [µs].
+        """
         driver.on_frame = driver.decode
         deadline = time.monotonic() + 4 * self.policy.clock_span_s
         while len(driver.arrivals) < _PROBE_FRAMES and time.monotonic() < deadline:
@@ -354,6 +363,9 @@ class _Sync:
         if not self.arrivals:
             raise BleError("the clock probe received no frame", address=self.address, reason="timeout")
         await self._retry(driver, driver.stop)
+        self.read_round_trips = await self._retry(
+            driver, read_round_trips, lambda: driver.link.read(_CONTROL_POINT)
+        )
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

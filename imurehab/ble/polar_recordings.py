@@ -3,17 +3,18 @@
 A recording's journal folder (written by :mod:`imurehab.ble.polar_offline`) holds ``meta.json``
 (``source: "offline"``, the device directory and its files with their listed sizes), ``files/`` (each
 .REC file exactly as downloaded), ``verified.json`` once verified, and ``probe.json`` (the clock probe's
-frame arrivals of the sync that fetched it).
+frame arrivals and read round trips of the sync that fetched it).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from imurehab.ble.clock import MAX_DRIFT_PPM, fit_arrival_clock
+from imurehab.ble.clock import MAX_DRIFT_PPM, fit_arrival_clock, with_read_latency
 from imurehab.ble.files import read_json
 from imurehab.errors import ImurehabError, ProtocolError
 from imurehab.protocols.polar_pmd import (
@@ -89,29 +90,36 @@ def verify_recording(folder: Path) -> None:
         raise ImurehabError(f"{folder}: no ACC, GYRO or MAG file")
 
 
-def probe_clock(arrivals: list[tuple[int, int]]) -> ClockModel:
-    """The sensor clock from the sync's probe frames: offset measured, drift only bounded.
+def probe_clock(arrivals: list[tuple[int, int]], read_round_trip_us: Sequence[int] = ()) -> ClockModel:
+    """The sensor clock from the sync's probe: offset measured, drift only bounded.
 
     A few seconds of arrivals cannot measure a crystal's drift (their latency scatter over seconds is
     hundreds of ppm), so unless the arrivals span :data:`_DRIFT_SPAN_US` the model keeps the fitted
     offset at the probe, drift 0 and ``drift_sigma_ppm`` = :data:`~imurehab.ble.clock.MAX_DRIFT_PPM`:
-    a sample recorded D seconds before the probe is placed within ``uncertainty + 500 ppm × D``.
+    a sample recorded D seconds before the probe is placed within ``uncertainty + 500 ppm × D``. The
+    offset is then moved by half the least read round trip (:func:`~imurehab.ble.clock.with_read_latency`).
 
     Parameters
     ----------
     arrivals : list of (int, int)
         (host time [µs, UTC], frame's last sample on the sensor clock [µs]).
+    read_round_trip_us : sequence of int
+        Round trips of the GATT reads timed after the probe [µs] (none: no correction).
+
+    Returns
+    -------
+    ClockModel
+        Sensor clock [µs] → UTC [µs].
     """
     host = [h for h, _ in arrivals]
     model = fit_arrival_clock(host, [d for _, d in arrivals])
-    if max(host) - min(host) >= _DRIFT_SPAN_US:
-        return model
-    offset = model.offset_us  # at ref_utc_us, the middle of the probe: a drift of 500 ppm moves it less
-    spread = MAX_DRIFT_PPM * 1e-6 * (max(host) - min(host)) / 2
-    return dataclasses.replace(
-        model,
-        offset_us=offset,
-        drift_ppm=0.0,
-        drift_sigma_ppm=MAX_DRIFT_PPM,
-        uncertainty_us=model.uncertainty_us + spread,
-    )
+    if max(host) - min(host) < _DRIFT_SPAN_US:
+        # offset at ref_utc_us, the middle of the probe: a drift of 500 ppm moves it less than spread
+        spread = MAX_DRIFT_PPM * 1e-6 * (max(host) - min(host)) / 2
+        model = dataclasses.replace(
+            model,
+            drift_ppm=0.0,
+            drift_sigma_ppm=MAX_DRIFT_PPM,
+            uncertainty_us=model.uncertainty_us + spread,
+        )
+    return with_read_latency(model, read_round_trip_us)

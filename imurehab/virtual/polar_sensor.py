@@ -24,10 +24,11 @@ What it emulates (``firmware_protocols/polar-pmd/spec.md``, sections named):
 
 Choices of ours where Polar documents nothing: all measurements sample on one IMU grid of the sensor
 clock (sample ``k`` at ``origin + round(k · 10⁹ / rate)`` ns), so ACC and GYRO at one rate share sample
-times; a frame holds as many samples as fit ``MTU − 3`` bytes in the worst case (17-bit deltas); the
-start is refused with ``ERROR_INVALID_MTU`` when fewer than 2 samples would fit; streams stop and SDK
-mode ends when the link goes down. Faults (notification loss, link drops, silent links) come from the
-:class:`~imurehab.virtual.FaultPlan` the air applies, as for any virtual peripheral.
+times; a frame holds as many samples as fit ``MTU − 3`` bytes in the worst case (17-bit deltas) and is
+notified the moment its last sample is measured; the start is refused with ``ERROR_INVALID_MTU`` when
+fewer than 2 samples would fit; streams stop and SDK mode ends when the link goes down. Faults
+(notification loss, link drops, silent links) come from the :class:`~imurehab.virtual.FaultPlan` the air
+applies, as for any virtual peripheral.
 
 Examples
 --------
@@ -40,6 +41,7 @@ Examples
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
@@ -89,7 +91,6 @@ _TO_COUNTS_UNIT: Final = {"acc": 1000.0, "gyro": 1.0, "mag": 1.0}  # range unit 
 _SI_PER_BASE: Final = {"acc": STANDARD_GRAVITY / 1000.0, "gyro": math.pi / 180.0, "mag": 100.0}
 _HEADER: Final = 10 + 6 + 2  # frame header, 16-bit reference sample, one block header [bytes]
 _WORST_SAMPLE_BYTES: Final = 7  # three 17-bit deltas, rounded up [bytes]
-_TICK_S: Final = 0.01
 _OFFLINE_FRAME_SAMPLES: Final = (
     36  # samples per stored frame (the SDK's sample files hold 88–279-byte frames)
 )
@@ -200,6 +201,7 @@ class PolarSensor(VirtualPeripheral):
         self._max_file_bytes = max_file_bytes
         self.psftp = PsftpServer(self.notify, self._spawn, lambda: self.mtu)
         self._pump: asyncio.Task[None] | None = None
+        self._started = asyncio.Event()  # a run started: the stream recomputes when its next frame is full
         pmd = ServiceSpec(
             SERVICE_UUID,
             (
@@ -376,9 +378,6 @@ class PolarSensor(VirtualPeripheral):
     def prefill_recording(self, measurements: Mapping[str, int], seconds: float, rate_hz: int) -> int:
         """Store an offline recording that ran the last ``seconds``, as if started then and stopped now.
 
-        The measurements share one start on the sensor's sample grid; stopping them stores their .REC
-        files as the PMD stop command does (same quantisation, frames and parts).
-
         Parameters
         ----------
         measurements : mapping of str to int
@@ -411,6 +410,7 @@ class PolarSensor(VirtualPeripheral):
         if self.frame_samples(self.mtu or 23) < 2:
             return "ERROR_INVALID_MTU", b""
         self._runs[m] = run = self._new_run(m, settings)
+        self._started.set()
         if self._pump is None or self._pump.done():
             self._pump = self._require_air().spawn(self._stream(), name=f"PMD stream {self.address}")
         return "SUCCESS", encode_settings({"factor": run.factor})
@@ -428,15 +428,16 @@ class PolarSensor(VirtualPeripheral):
         return np.clip(counts, -32768, 32767).astype(np.int64)
 
     async def _stream(self) -> None:
+        """Notify each run's frames: one goes out as soon as its last sample is measured (it is full)."""
+        loop = asyncio.get_running_loop()
         while self._runs and self.is_connected:
-            now = self.device_time_ns()
+            now, n = self.device_time_ns(), self.frame_samples(self.mtu or 23)
             for run in list(self._runs.values()):
                 last_k = math.floor((now - self._origin_ns) * run.rate_hz / 1e9)
                 if last_k >= run.next_k:
                     ks = np.arange(run.next_k, last_k + 1, dtype=np.int64)
                     run.pending.extend(zip(ks.tolist(), self._counts(run, ks), strict=True))
                     run.next_k = last_k + 1
-                n = self.frame_samples(self.mtu or 23)
                 while len(run.pending) >= n and self._runs.get(run.measurement) is run:
                     chunk, run.pending = run.pending[:n], run.pending[n:]
                     frame = encode_delta_frame(
@@ -447,4 +448,12 @@ class PolarSensor(VirtualPeripheral):
                     )
                     self.frames_sent[run.measurement].append(frame)
                     await self.notify(DATA_UUID, frame)
-            await asyncio.sleep(_TICK_S)
+            # sleep until the next frame is full (the grid edge of its last sample), or a run starts
+            full = [
+                self._origin_ns + (r.next_k + n - 1 - len(r.pending)) * 1e9 / r.rate_hz
+                for r in self._runs.values()
+            ]
+            wake = float(self.true_time_of(min(full))) if full else loop.time()
+            self._started.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._started.wait(), max(0.0, wake - loop.time()))
