@@ -63,7 +63,8 @@ GET_ATTEMPTS: Final = 5
 _ROOT: Final = "/U/0/"
 _STEP: Final = re.compile(r"\d{8}/|R/|\d{6}/|.*\.REC")
 _RETRYABLE: Final = ("disconnected", "timeout")
-_PROBE_FRAMES: Final = 4  # arrivals kept for the clock probe (spread over about policy.clock_span_s)
+_PROBE_FRAMES: Final = 12  # ACC frames the clock probe waits for: 52 Hz, 33 samples each, ~7.6 s
+_PROBE_TIMEOUT_S: Final = 15.0  # the probe ends with the frames received by then (a link that drops often)
 _T = TypeVar("_T")
 _CONTROL_POINT: Final[str] = pmd_profile().raw["gatt"]["control_point"]  # read: the feature mask
 _OFFLINE_STATE: Final = 0x80  # get measurement status: bit 7 = offline recording active (spec.md §10)
@@ -354,7 +355,7 @@ class _Sync:
         Keeps each frame's arrival against its timestamp and each read's round trip [µs].
         """
         driver.on_frame = driver.decode
-        deadline = time.monotonic() + 4 * self.policy.clock_span_s
+        deadline = time.monotonic() + _PROBE_TIMEOUT_S
         while len(driver.arrivals) < _PROBE_FRAMES and time.monotonic() < deadline:
             if not driver.active:  # not started yet, or the link dropped and the sensor stopped it
                 await self._retry(driver, driver.start, log=False)

@@ -70,8 +70,11 @@ async def record_and_sync(scenario, out, seconds=3.0, **kwargs):
 
 
 def test_sync_with_loss_and_a_link_drop_recovers_every_sample(tmp_path) -> None:
+    # The air's losses are seeded per notification: after the clock probe's 12 ACC frames and the listing,
+    # seed 2 loses a frame of a file GET on each sensor (notifications 18 and 19), and the link drops after
+    # the 21st, during the files' GETs; below: a reconnect and a file fetched again.
     scenario = PolarScenario(
-        n_sensors=2, minutes=0.2, seed=5, faults=["loss=0.03"], link_drop_after=(6,), max_file_bytes=300
+        n_sensors=2, minutes=0.2, seed=2, faults=["loss=0.03"], link_drop_after=(21,), max_file_bytes=300
     )
     report, truth, left = run(record_and_sync(scenario, tmp_path, erase=True))
     assert report.complete, report.to_json()
