@@ -8,10 +8,10 @@ arrival time (``dot-clock-<host µs>.json`` in the sensor's journal folder); the
 A one-way fit leaves the least notification latency in the offset (it is not observable one-way). The
 probe then times :data:`~imurehab.ble.clock.READS` GATT reads of the measurement control characteristic
 (:func:`~imurehab.ble.clock.read_round_trips`) and moves the offset by half the least round trip
-(:func:`~imurehab.ble.clock.with_read_latency`: the uncertainty grows by it). On
-the virtual air the least read round trip was 0.26–0.46 ms, which took 0.13–0.23 ms off an exported
-recording's placement error (+0.9 ms before); what remains, 0.5–0.75 ms, is the notifications' own latency
-floor (the twin's sampling tick and the air's delivery path), which no exchange observes.
+(:func:`~imurehab.ble.clock.with_read_latency`: the uncertainty grows by it). On the virtual air the
+least read round trip was 0.26–0.46 ms, which took 0.13–0.23 ms off an exported recording's placement
+error; what remains, 0.2–1.2 ms, is the notifications' own latency floor (the event loop waking the twin,
+which notifies each sample at its instant, and the air's delivery path), which no exchange observes.
 """
 
 from __future__ import annotations
