@@ -36,7 +36,7 @@ demo: $(STAMP_RUN)
 
 test: $(STAMP_TEST) $(BIDS_VALIDATOR) $(CHROMIUM)
 	$(BIN)/ruff check imurehab tests benchmarks notebooks
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check imurehab tests benchmarks notebooks

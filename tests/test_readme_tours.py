@@ -33,7 +33,10 @@ def test_every_tour_command_succeeds_in_order(tmp_path):
     for command in tour_commands():
         args = [str(ROOT / a) if a.startswith("examples/") else a for a in command[1:]]
         done = subprocess.run([str(exe), *args], cwd=tmp_path, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, (command, done.stderr[-3000:])
+        # A live stream on a loaded machine may lose a frame in the sensor's own buffer: it says so and
+        # exits 3 (partial), as documented; anything else must succeed.
+        allowed = (0, 3) if command[1] == "stream" else (0,)
+        assert done.returncode in allowed, (command, done.stderr[-3000:])
     assert len(list((tmp_path / "clinic" / "reports").glob("P017-*.html"))) == 2
     assert "MDC" in (tmp_path / "clinic" / "P017-latest.html").read_text()
     assert list((tmp_path / "study-bids").glob("sub-*/**/*_motion.tsv"))
