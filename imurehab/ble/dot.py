@@ -260,11 +260,12 @@ class DotDriver:
         """
         del log
         await self._set_rate()
+        # The run starts before the write: the first notification may be decoded before it returns.
+        self.timeline.tracker.start_run(self.request.rate_hz)
+        self._announced = False
         await self.link.write(
             DOT_CHARACTERISTICS["measurement_control"], measurement_control(True, self.mode.number)
         )
-        self.timeline.tracker.start_run(self.request.rate_hz)
-        self._announced = False
         self._started = True
 
     async def _set_rate(self) -> None:
