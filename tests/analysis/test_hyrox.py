@@ -30,6 +30,8 @@ from imurehab.analysis.hyrox import (
     race_sensors,
     segment_race,
 )
+from imurehab.analysis.hyrox.decode import decode_race, neutralise_stillness
+from imurehab.analysis.hyrox.features import FEATURE_NAMES
 from imurehab.analysis.hyrox.sequence import RaceStates, viterbi
 from imurehab.errors import DataValidationError
 from imurehab.simulate import simulate_session
@@ -192,6 +194,58 @@ def _score(states: RaceStates, emit: np.ndarray, path: tuple[int, ...], cap: np.
         if cap[s] and len(list(run)) > cap[s]:
             return -np.inf
     return total
+
+
+def test_stillness_keeps_only_the_posture():
+    n = len(FEATURE_NAMES)
+    grav = [FEATURE_NAMES.index(f) for f in ("gravity_x", "gravity_y", "gravity_z")]
+    moving = np.array([1.2, 0.3, 0.2, 0.98, 0.0, 0.85, 0.6])
+    still = np.array([-2.2, -2.9, 0.59, 0.81, 0.02, 1.5, 0.2])
+    feats = np.stack(
+        [
+            np.concatenate([moving, moving]),  # both sensors move: unchanged
+            np.concatenate([still, moving]),  # one still: no cadence there, the rest kept
+            np.concatenate([still, still]),  # both still: only the posture
+            np.concatenate([still, np.full(n, np.nan)]),  # still where there are data
+        ]
+    )
+    out = neutralise_stillness(feats).reshape(4, 2, n)
+    np.testing.assert_array_equal(out[0], feats[0].reshape(2, n))
+    np.testing.assert_array_equal(out[1, 1], moving)
+    assert np.all(np.isnan(out[1, 0, 5:])) and np.array_equal(out[1, 0, :5], still[:5])
+    for frame in (2, 3):
+        np.testing.assert_array_equal(out[frame, 0, grav], still[grav])
+        assert np.all(np.isnan(np.delete(out[frame], grav, axis=1)))
+    only_first = neutralise_stillness(feats, posture=[True, False]).reshape(4, 2, n)
+    np.testing.assert_array_equal(only_first[2, 0, grav], still[grav])
+    assert np.all(np.isnan(only_first[2, 1]))
+
+
+def test_a_station_held_still_is_found_by_its_posture():
+    # one thigh-like sensor: runs and Roxzones upright; the sled pull a still half squat, tilted
+    rng = np.random.default_rng(0)
+    upright = [0.2, 0.98, 0.0]
+    run = [2.0, 1.0, *upright, 1.49, 0.83]
+    roxzone = [1.2, 0.3, *upright, 0.85, 0.65]
+    station = {
+        label: [0.5 + 0.1 * k, 0.0, 0.2 + 0.08 * k, 0.95 - 0.05 * k, 0.1, 0.0, 0.4]
+        for k, label in enumerate(STATIONS)
+    }
+    station["sled-pull"] = [-2.2, -2.9, 0.59, 0.81, 0.02, 1.5, 0.2]
+    blocks, truth, t = [], {}, 0
+    for k, label in enumerate(STATIONS, start=1):
+        for name, mean, frames in [(RUN, run, 90), (ROXZONE, roxzone, 20), (label, station[label], 60)] + (
+            [(ROXZONE, roxzone, 20)] if k < 8 else []
+        ):
+            x = np.asarray(mean) + rng.normal(0.0, 0.03, (frames, len(mean)))
+            if name == "sled-pull":  # a walk from one lane to the other in the middle
+                x[25:35] = np.asarray(roxzone) + rng.normal(0.0, 0.03, (10, len(mean)))
+            blocks.append(x)
+            truth.setdefault(name, (t, t + frames))
+            t += frames
+    path, labels, _ = decode_race(np.concatenate(blocks))
+    found = np.flatnonzero(np.array(labels)[path] == "sled-pull")
+    assert abs(found[0] - truth["sled-pull"][0]) <= 1 and abs(found[-1] + 1 - truth["sled-pull"][1]) <= 1
 
 
 @settings(max_examples=40, deadline=None)

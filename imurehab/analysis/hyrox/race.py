@@ -229,7 +229,11 @@ def segment_race(
         [sensor_features((s.time_us - t0) / 1e6, s.acc_mps2, s.gyr_rads, n_frames).values for s in sensors],
         axis=1,
     )
-    path, labels, index = decode_race(feats, detect_absent=any(s.placement == "wrist" for s in sensors))
+    path, labels, index = decode_race(
+        feats,
+        detect_absent=any(s.placement == "wrist" for s in sensors),
+        posture=[s.placement != "wrist" for s in sensors],
+    )
     rows = _phase_rows(path, labels, index, t0, t_end)
     phases = pl.DataFrame(
         {
