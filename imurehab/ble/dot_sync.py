@@ -29,14 +29,13 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
 from imurehab.ble.connection import Link, RetryPolicy
-from imurehab.ble.dataset import write_study
 from imurehab.ble.discovery import find_devices
 from imurehab.ble.dot_download import DotDownload
 from imurehab.ble.dot_messages import DotMessenger, start_sync, sync_status
 from imurehab.ble.download import ProgressCallback
 from imurehab.ble.layout import JournalRoot, default_session_id
 from imurehab.ble.report import SyncReport
-from imurehab.errors import ImurehabError, StoreError
+from imurehab.ble.sync import write_into_report
 from imurehab.protocols import load_profile
 from imurehab.protocols.movella_dot import recording_message
 
@@ -249,28 +248,10 @@ async def sync_dot(
             d.emit("writing")
         studies = {study} | {j.study for d in downloads for j in d.journals.values()}
         for touched in sorted(studies):
-            _write(root, touched, report)
+            write_into_report(root, touched, report)
         report.elapsed_s = time.monotonic() - started
         for d, sensor in zip(downloads, report.sensors, strict=True):
             d.emit("done" if sensor.complete and report.write_error is None else "incomplete")
         if report.complete:
             root.finish_run()
     return report
-
-
-def _write(root: JournalRoot, study: tuple[str, str], report: SyncReport) -> None:
-    try:
-        written = write_study(root, study)
-    except (ImurehabError, OSError) as err:
-        report.write_error = err if isinstance(err, ImurehabError) else StoreError(str(err), path=root.out)
-        return
-    report.paths += written.paths
-    for sensor in report.sensors:
-        summary = written.sensors.get(sensor.serial or "")
-        if summary is None or summary.error is not None:
-            continue
-        sensor.samples += summary.samples
-        sensor.gaps += summary.gaps
-        sensor.lost_samples += summary.lost_samples
-        sensor.clocks.update(summary.clocks)
-        sensor.clock_uncertainty_us = summary.clock_uncertainty_us

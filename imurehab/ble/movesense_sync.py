@@ -38,7 +38,6 @@ from bleak.backends.scanner import BaseBleakScanner
 
 from imurehab.ble.clock import host_time_us
 from imurehab.ble.connection import Link, RetryPolicy
-from imurehab.ble.dataset import write_study
 from imurehab.ble.discovery import find_devices
 from imurehab.ble.download import ProgressCallback
 from imurehab.ble.files import make_dirs, read_json, write_json_atomic
@@ -50,7 +49,8 @@ from imurehab.ble.movesense_entries import EntryJournal, verify_log
 from imurehab.ble.movesense_stream import MeasStream
 from imurehab.ble.polar_journal import RECORD_FRAME, record
 from imurehab.ble.report import SensorReport, SessionResult, SyncProgress, SyncReport
-from imurehab.errors import BleError, ImurehabError, ProtocolError, StoreError
+from imurehab.ble.sync import write_into_report
+from imurehab.errors import BleError, ImurehabError, ProtocolError
 from imurehab.protocols.movesense import (
     ENTRIES_PATH,
     LogEntry,
@@ -328,32 +328,10 @@ async def sync_movesense(
             s.emit("writing")
         touched = {study} | {s.study_of(j) for s in syncs for j in s.entries.values()}
         for one in sorted(touched):
-            _write(root, one, report)
+            write_into_report(root, one, report)
         report.elapsed_s = time.monotonic() - started
         for s, sensor in zip(syncs, report.sensors, strict=True):
             s.emit("done" if sensor.complete and report.write_error is None else "incomplete")
         if report.complete:
             root.finish_run()
     return report
-
-
-def _write(root: JournalRoot, study: tuple[str, str], report: SyncReport) -> None:
-    """Rewrite one study session (every family's journals) and add its Movesense figures to the report."""
-    try:
-        written = write_study(root, study)
-    except (ImurehabError, OSError) as err:
-        report.write_error = err if isinstance(err, ImurehabError) else StoreError(str(err), path=root.out)
-        return
-    report.paths += written.paths
-    for sensor in report.sensors:
-        summary = written.sensors.get(sensor.serial or "")
-        if summary is None:
-            continue
-        if summary.error is not None:
-            report.write_error = report.write_error or ImurehabError(summary.error)
-            continue
-        sensor.samples += summary.samples
-        sensor.gaps += summary.gaps
-        sensor.lost_samples += summary.lost_samples
-        sensor.clocks.update(summary.clocks)
-        sensor.clock_uncertainty_us = summary.clock_uncertainty_us

@@ -46,7 +46,7 @@ from imurehab.ble.rendezvous import Rendezvous
 from imurehab.ble.report import SyncReport
 from imurehab.errors import ImurehabError, StoreError
 
-__all__ = ["SYNC_FAMILIES", "sync", "sync_osp"]
+__all__ = ["SYNC_FAMILIES", "sync", "sync_osp", "write_into_report"]
 
 SYNC_FAMILIES: dict[str, str] = {
     "osp": "imurehab.ble.sync:sync_osp",
@@ -230,7 +230,7 @@ async def sync_osp(
         # Journals keep the study ids they were started under: write every partition this run touched.
         studies = {study} | {j.study for s in syncs for j in s.journals.values()}
         for touched in sorted(studies):
-            _write(root, touched, report)
+            write_into_report(root, touched, report)
         report.elapsed_s = time.monotonic() - started
         for s, sensor in zip(syncs, report.sensors, strict=True):
             s.emit("done" if sensor.complete and report.write_error is None else "incomplete")
@@ -239,8 +239,21 @@ async def sync_osp(
     return report
 
 
-def _write(root: JournalRoot, study: tuple[str, str], report: SyncReport) -> None:
-    """Decode the journals of one study session into its partitions; add the figures to the report."""
+def write_into_report(root: JournalRoot, study: tuple[str, str], report: SyncReport) -> None:
+    """Rewrite one study session's partitions from every family's journals; add the figures to the report.
+
+    A sensor that could not be written makes the report's ``write_error`` (never skipped silently).
+
+    Parameters
+    ----------
+    root : JournalRoot
+        The dataset's journal.
+    study : (subject, session)
+        The study session.
+    report : SyncReport
+        Gets the paths written, each of its sensors' samples, gaps, clocks and clock bound (the largest
+        over the study sessions written), and the first error.
+    """
     try:
         written = write_study(root, study)
     except (ImurehabError, OSError) as err:

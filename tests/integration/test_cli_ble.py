@@ -84,7 +84,10 @@ def test_sync_virtual_mixed_families_syncs_every_family_into_one_session(tmp_pat
     assert 1200 < by_family["movesense-gsp"]["samples"] <= 1248
     sensors = pl.read_parquet(tmp_path / "sessions", hive_partitioning=True)["session"].to_list()
     assert sensors == ["mix"]
-    table = runner.invoke(app, [*args, "--session", "mix"])  # the table names each sensor's family
+    # The table names each sensor's family (a fresh folder: syncing a DOT again into the same session
+    # after its virtual clock restarted is a known, reported failure, see docs/sensors-movella-dot.md)
+    again = [a if a != str(tmp_path) else str(tmp_path / "table") for a in args]
+    table = runner.invoke(app, [*again, "--session", "mix"])
     assert table.exit_code == 0 and "family" in table.output  # (cells cut to the 80-column test terminal)
     assert all(f"│ {name}" in table.output for name in ("osp", "moves", "movel"))
 
