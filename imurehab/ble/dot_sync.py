@@ -35,7 +35,7 @@ from imurehab.ble.dot_messages import DotMessenger, start_sync, sync_status
 from imurehab.ble.download import ProgressCallback
 from imurehab.ble.layout import JournalRoot, default_session_id
 from imurehab.ble.report import SyncReport
-from imurehab.ble.sync import write_into_report
+from imurehab.ble.sync import finish_sync
 from imurehab.protocols import load_profile
 from imurehab.protocols.movella_dot import recording_message
 
@@ -243,15 +243,5 @@ async def sync_dot(
             for a in wanted
         ]
         await asyncio.gather(*(d.run() for d in downloads))
-        report = SyncReport(out, study[0], study[1], [d.report for d in downloads])
-        for d in downloads:
-            d.emit("writing")
-        studies = {study} | {j.study for d in downloads for j in d.journals.values()}
-        for touched in sorted(studies):
-            write_into_report(root, touched, report)
-        report.elapsed_s = time.monotonic() - started
-        for d, sensor in zip(downloads, report.sensors, strict=True):
-            d.emit("done" if sensor.complete and report.write_error is None else "incomplete")
-        if report.complete:
-            root.finish_run()
-    return report
+        touched = {j.study for d in downloads for j in d.journals.values()}
+        return finish_sync(root, study, downloads, touched, started)

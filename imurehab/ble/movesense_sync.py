@@ -49,7 +49,7 @@ from imurehab.ble.movesense_entries import EntryJournal, verify_log
 from imurehab.ble.movesense_stream import MeasStream
 from imurehab.ble.polar_journal import RECORD_FRAME, record
 from imurehab.ble.report import SensorReport, SessionResult, SyncProgress, SyncReport
-from imurehab.ble.sync import write_into_report
+from imurehab.ble.sync import finish_sync
 from imurehab.errors import BleError, ImurehabError, ProtocolError
 from imurehab.protocols.movesense import (
     ENTRIES_PATH,
@@ -323,15 +323,5 @@ async def sync_movesense(
             for a in wanted
         ]
         await asyncio.gather(*(s.run() for s in syncs))
-        report = SyncReport(out, study[0], study[1], [s.report for s in syncs])
-        for s in syncs:
-            s.emit("writing")
-        touched = {study} | {s.study_of(j) for s in syncs for j in s.entries.values()}
-        for one in sorted(touched):
-            write_into_report(root, one, report)
-        report.elapsed_s = time.monotonic() - started
-        for s, sensor in zip(syncs, report.sensors, strict=True):
-            s.emit("done" if sensor.complete and report.write_error is None else "incomplete")
-        if report.complete:
-            root.finish_run()
-    return report
+        touched = {s.study_of(j) for s in syncs for j in s.entries.values()}
+        return finish_sync(root, study, syncs, touched, started)

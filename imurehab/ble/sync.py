@@ -31,8 +31,9 @@ import asyncio
 import importlib
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
@@ -43,10 +44,10 @@ from imurehab.ble.discovery import find_devices, find_families
 from imurehab.ble.download import LogDownload, ProgressCallback
 from imurehab.ble.layout import JournalRoot, default_session_id
 from imurehab.ble.rendezvous import Rendezvous
-from imurehab.ble.report import SyncReport
+from imurehab.ble.report import SensorReport, SyncReport
 from imurehab.errors import ImurehabError, StoreError
 
-__all__ = ["SYNC_FAMILIES", "sync", "sync_osp", "write_into_report"]
+__all__ = ["SYNC_FAMILIES", "SensorRun", "finish_sync", "sync", "sync_osp", "write_into_report"]
 
 SYNC_FAMILIES: dict[str, str] = {
     "osp": "imurehab.ble.sync:sync_osp",
@@ -224,18 +225,58 @@ async def sync_osp(
             for address in wanted
         ]
         await asyncio.gather(*(s.run() for s in syncs))
-        report = SyncReport(out, study[0], study[1], [s.report for s in syncs])
-        for s in syncs:
-            s.emit("writing")
-        # Journals keep the study ids they were started under: write every partition this run touched.
-        studies = {study} | {j.study for s in syncs for j in s.journals.values()}
-        for touched in sorted(studies):
-            write_into_report(root, touched, report)
-        report.elapsed_s = time.monotonic() - started
-        for s, sensor in zip(syncs, report.sensors, strict=True):
-            s.emit("done" if sensor.complete and report.write_error is None else "incomplete")
-        if report.complete:
-            root.finish_run()
+        touched = {j.study for s in syncs for j in s.journals.values()}
+        return finish_sync(root, study, syncs, touched, started)
+
+
+class SensorRun(Protocol):
+    """One sensor's part of a sync, as :func:`finish_sync` needs it."""
+
+    report: SensorReport
+
+    def emit(self, phase: str) -> None:
+        """Send a progress event of ``phase`` (``"writing"``, ``"done"``, ``"incomplete"``)."""
+        ...
+
+
+def finish_sync(
+    root: JournalRoot,
+    study: tuple[str, str],
+    runs: Sequence[SensorRun],
+    touched: Iterable[tuple[str, str]],
+    started: float,
+) -> SyncReport:
+    """The end of every family's sync, under the journal's lock: write, report, close the run.
+
+    Parameters
+    ----------
+    root : JournalRoot
+        The dataset's journal (locked by the caller).
+    study : (subject, session)
+        The study session of this run.
+    runs : sequence of SensorRun
+        Each sensor's download, in the order of the addresses given.
+    touched : iterable of (subject, session)
+        Study sessions of the journals this run wrote to (journals keep the study ids they were started
+        under): each is written as well as ``study``.
+    started : float
+        ``time.monotonic()`` when the sync started [s].
+
+    Returns
+    -------
+    SyncReport
+        The report, with what was written; the run is finished in the journal when it is complete.
+    """
+    report = SyncReport(root.out, study[0], study[1], [r.report for r in runs])
+    for r in runs:
+        r.emit("writing")
+    for one in sorted({study, *touched}):
+        write_into_report(root, one, report)
+    report.elapsed_s = time.monotonic() - started
+    for r, sensor in zip(runs, report.sensors, strict=True):
+        r.emit("done" if sensor.complete and report.write_error is None else "incomplete")
+    if report.complete:
+        root.finish_run()
     return report
 
 
