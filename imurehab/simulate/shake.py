@@ -46,7 +46,7 @@ FloatArray = npt.NDArray[np.float64]
 
 _N_SINES = 3
 _BAND_HZ = (2.0, 6.0)
-_RATE_AMPLITUDE_RADS = (1.0, 2.2)  # per sine, on each of the two axes
+_RATE_AMPLITUDE_RADS = (2.0, 4.0)  # per sine, on each of the two axes
 _ACC_AMPLITUDE_MPS2 = (1.0, 3.0)  # per sine, on each earth axis
 
 
