@@ -51,7 +51,7 @@ def errors_us(samples: SensorSamples, true_s: np.ndarray) -> np.ndarray:
 def test_three_sensors_shaken_together_land_within_tens_of_microseconds(seed):
     rng = np.random.default_rng(seed)
     shake = SensorShake(start_s=4.0, seed=seed)
-    ref, t_ref = make("REF", 100.0, [shake], rng, error_us=120.0, bound_us=240.0)
+    ref, _ = make("REF", 100.0, [shake], rng, error_us=120.0, bound_us=240.0)
     a, t_a = make("A", 60.0, [shake], rng, error_us=rng.uniform(-1400, 1400))
     b, t_b = make("B", 104.0, [shake], rng, error_us=rng.uniform(-1400, 1400), bound_us=1500.0)
     aligned, alignment = align_on_shakes([a, ref, b])
