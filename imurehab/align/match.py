@@ -35,7 +35,7 @@ MIN_RATE_RADS: Final = 1.5
 """A shake: the angular rate magnitude, averaged over 0.5 s, at least this [rad/s] ..."""
 MIN_SHAKE_S: Final = 1.5
 """... for at least this long [s]."""
-MIN_FIT: Final = 0.95
+MIN_FIT: Final = 0.99
 """Share of the angular-rate variance one rotation and one lag must explain (R²) for a shared shake."""
 _MERGE_S: Final = 0.5
 _GRID_HZ: Final = 1000.0

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from imurehab.align import SensorAlignment, align_on_shakes
 from imurehab.ble.clock import ClockLog, ClockModel
 from imurehab.ble.files import safe_name, write_json_atomic
 from imurehab.ble.layout import JournalRoot
@@ -130,6 +131,9 @@ class SensorSummary:
         Damaged frames skipped while decoding.
     error : str or None
         Why the sensor could not be written, if it could not.
+    alignment : SensorAlignment or None
+        How a shake shared with the session's reference sensor moved its times (or why it did not);
+        None for the reference and when no shake was found (:func:`imurehab.align.align_on_shakes`).
     """
 
     sensor_id: str
@@ -141,6 +145,7 @@ class SensorSummary:
     clock_uncertainty_us: float = math.nan
     rejected_frames: int = 0
     error: str | None = None
+    alignment: SensorAlignment | None = None
 
 
 @dataclass
@@ -450,6 +455,7 @@ def write_study(root: JournalRoot, study: tuple[str, str], *, exercise: str | No
         find, read = _family_reader(family)
         for serial, folders in sorted(find(root, study).items()):
             work.append((serial, {}, lambda s=serial, f=folders, r=read: r(root, s, f)))  # type: ignore[misc]
+    made: list[tuple[str, dict[int, ClockModel], SensorSamples]] = []
     for serial, models, make in work:
         try:
             samples, summary = make()
@@ -457,6 +463,16 @@ def write_study(root: JournalRoot, study: tuple[str, str], *, exercise: str | No
             summaries[serial] = SensorSummary(safe_name(serial), error=str(err))
             continue
         summaries[serial] = summary
+        made.append((serial, models, samples))
+    moved, alignment = align_on_shakes([s for _, _, s in made if len(s)])
+    by_id = {s.info.sensor_id: s for s in moved}
+    for serial, models, samples in made:
+        summary = summaries[serial]
+        if samples.info.sensor_id in alignment.applied:
+            samples = by_id[samples.info.sensor_id]
+            summary.clocks = {c.boot_id: c for c in samples.info.clocks} or summary.clocks
+            summary.clock_uncertainty_us = float(samples.info.clock_uncertainty_us or math.inf)
+        summary.alignment = alignment.sensors.get(samples.info.sensor_id)
         clocks = {str(boot): model.to_json() for boot, model in {**models, **summary.clocks}.items()}
         record = {"serial": serial, "boots": clocks}
         write_json_atomic(root.device_dir(serial) / "clock.json", record)

@@ -43,7 +43,6 @@ from bleak.backends.scanner import BaseBleakScanner
 
 from imurehab.ble.clock import read_round_trips
 from imurehab.ble.connection import Link, RetryPolicy
-from imurehab.ble.dataset import write_study
 from imurehab.ble.discovery import find_devices
 from imurehab.ble.download import ProgressCallback
 from imurehab.ble.files import make_dirs, read_json, write_json_atomic
@@ -53,7 +52,8 @@ from imurehab.ble.polar_dataset import FAMILY
 from imurehab.ble.polar_pftp import LOST_FRAME, NO_SUCH_FILE, PftpClient, PftpError
 from imurehab.ble.polar_recordings import verify_recording
 from imurehab.ble.report import SensorReport, SessionResult, SyncProgress, SyncReport
-from imurehab.errors import BleError, ImurehabError, StoreError
+from imurehab.ble.sync import write_into_report
+from imurehab.errors import BleError, ImurehabError
 from imurehab.protocols.polar_pmd import decode_directory, pmd_profile
 
 __all__ = ["GET_ATTEMPTS", "start_offline_recording", "stop_offline_recording", "sync_polar"]
@@ -425,27 +425,7 @@ async def sync_polar(
         report = SyncReport(out, study[0], study[1], [s.report for s in syncs])
         for s in syncs:
             s.emit("writing")
-        try:
-            written = write_study(root, study)
-        except (ImurehabError, OSError) as err:
-            report.write_error = err if isinstance(err, ImurehabError) else StoreError(str(err), path=out)
-        else:
-            report.paths += written.paths
-            for sensor in report.sensors:
-                summary = written.sensors.get(sensor.serial or "")
-                if summary is None:
-                    continue
-                if summary.error is not None:
-                    report.write_error = report.write_error or ImurehabError(summary.error)
-                    continue
-                sensor.sensor_id = summary.sensor_id
-                sensor.samples, sensor.gaps, sensor.lost_samples = (
-                    summary.samples,
-                    summary.gaps,
-                    summary.lost_samples,
-                )
-                sensor.clocks = dict(summary.clocks)
-                sensor.clock_uncertainty_us = summary.clock_uncertainty_us
+        write_into_report(root, study, report)
         report.elapsed_s = time.monotonic() - started
         for s, sensor in zip(syncs, report.sensors, strict=True):
             s.emit("done" if sensor.complete and report.write_error is None else "incomplete")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imurehab.align import SensorAlignment
 from imurehab.ble.clock import ClockModel
 from imurehab.errors import ImurehabError, SyncIncompleteError
 
@@ -145,6 +146,9 @@ class SensorReport:
         Link drops survived.
     error : ImurehabError or None
         Why the sensor is incomplete, if it is.
+    alignment : SensorAlignment or None
+        How a shake it shared with the session's reference sensor moved its times, or why not (None for
+        the reference and without a shake; :func:`imurehab.align.align_on_shakes`).
     """
 
     address: str
@@ -160,6 +164,7 @@ class SensorReport:
     clock_uncertainty_us: float = math.nan
     reconnects: int = 0
     error: ImurehabError | None = None
+    alignment: SensorAlignment | None = None
 
     @property
     def journal_bytes(self) -> int:
@@ -195,6 +200,7 @@ class SensorReport:
             "reconnects": self.reconnects,
             "sessions": [s.to_json() for s in self.sessions],
             "error": _error_json(self.error),
+            "alignment": None if self.alignment is None else self.alignment.to_json(),
         }
 
 

@@ -293,7 +293,7 @@ def write_into_report(root: JournalRoot, study: tuple[str, str], report: SyncRep
         The study session.
     report : SyncReport
         Gets the paths written, each of its sensors' samples, gaps, clocks and clock bound (the largest
-        over the study sessions written), and the first error.
+        over the study sessions written), how a shared shake aligned it, and the first error.
     """
     try:
         written = write_study(root, study)
@@ -308,6 +308,8 @@ def write_into_report(root: JournalRoot, study: tuple[str, str], report: SyncRep
         if summary.error is not None:
             report.write_error = report.write_error or ImurehabError(summary.error)
             continue
+        sensor.sensor_id = sensor.sensor_id or summary.sensor_id
+        sensor.alignment = summary.alignment or sensor.alignment
         sensor.samples += summary.samples
         sensor.gaps += summary.gaps
         sensor.lost_samples += summary.lost_samples
