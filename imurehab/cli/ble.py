@@ -22,6 +22,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
+from imurehab.align import SensorAlignment
 from imurehab.cli.common import EXIT_PARTIAL, JsonOpt, err_console, errors_as_exit, print_json
 
 VirtualOpt = Annotated[bool, typer.Option("--virtual", help="Use virtual sensors (no hardware needed).")]
@@ -246,6 +247,7 @@ def register(app: typer.Typer) -> None:
                 "bytes",
                 "CRC verified",
                 "clock ±µs",
+                "shake shift",
                 "reconnects",
                 "error",
             )
@@ -258,10 +260,15 @@ def register(app: typer.Typer) -> None:
                     f"{s.journal_bytes:,}",
                     "yes" if s.crc_verified else "NO",
                     f"{s.clock_uncertainty_us:.0f}",
+                    _shift_text(s.alignment),
                     str(s.reconnects),
                     "" if s.error is None else str(s.error),
                 )
             err_console.print(t)
+            for s in report.sensors:
+                if s.alignment is not None and not s.alignment.applied:
+                    why = s.alignment.reason
+                    err_console.print(f"{s.serial or s.address}: not aligned on a shake: {why}")
             err_console.print("complete" if report.complete else "[bold yellow]incomplete[/]: run sync again")
         if not report.complete:
             raise typer.Exit(EXIT_PARTIAL)
@@ -363,3 +370,12 @@ def register(app: typer.Typer) -> None:
             err_console.print(t)
         if not report.complete:
             raise typer.Exit(EXIT_PARTIAL)
+
+
+def _shift_text(alignment: SensorAlignment | None) -> str:
+    """The sync table's cell for a sensor's shake alignment ("" for the reference and without a shake)."""
+    if alignment is None:
+        return ""
+    if not alignment.applied:
+        return "not moved"
+    return f"{alignment.shift_us / 1e3:+.3f} ms"

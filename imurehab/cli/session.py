@@ -138,6 +138,12 @@ def _show_start(result: SessionStart) -> None:
     for s in result.sensors:
         t.add_row(s.address, s.family, s.serial or "", "yes" if s.done else "NO", s.error or s.detail)
     err_console.print(t)
+    if len(result.sensors) > 1 and any(s.family != "osp" for s in result.sensors):
+        err_console.print(  # only OSP has a clock round trip; the others' clocks are placed one way
+            "Hold the sensors together and shake them for 3 s now, before strapping them on, and again "
+            "after taking them off: it puts them on one timeline within 1 ms (docs/sensors-mixed.md).",
+            highlight=False,
+        )
     for exercise, pose in result.profile.poses().items():
         err_console.print(
             f"{exercise}: start each set still, [bold]{pose}[/], for a few seconds.", highlight=False
