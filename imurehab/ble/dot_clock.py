@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -32,7 +33,14 @@ from imurehab.errors import BleError, ProtocolError
 from imurehab.protocols.movella_dot import decode_measurements, measurement_control, unwrap_counter
 from imurehab.types.clock import MAX_DRIFT_PPM, ClockModel
 
-__all__ = ["EPOCH_TOLERANCE_S", "ClockProbe", "latest_clock", "place_recording"]
+__all__ = [
+    "EPOCH_TOLERANCE_S",
+    "ClockProbe",
+    "clocks_for_export",
+    "latest_clock",
+    "measured_clocks",
+    "place_recording",
+]
 
 EPOCH_TOLERANCE_S: Final = 5.0
 """A recording's first sample placed further than this from its start second is of another clock epoch [s]."""
@@ -105,6 +113,29 @@ def _fit(host: list[int], raw: list[int], round_trips: list[int]) -> ClockModel:
     return with_read_latency(fit_arrival_clock(np.asarray(host, dtype=np.int64), device), round_trips)
 
 
+def measured_clocks(folder: Path) -> list[tuple[int, ClockModel]]:
+    """Every clock measurement kept for a sensor, oldest first: (host time it began [µs], fitted clock).
+
+    Parameters
+    ----------
+    folder : Path
+        The sensor's journal folder (``dot-clock-<host µs>.json`` files; unreadable ones are skipped).
+    """
+    out = []
+    for path in folder.glob("dot-clock-*.json"):
+        try:
+            obj = json.loads(path.read_text())
+            clock = _fit(
+                [int(h) for h in obj["host_us"]],
+                [int(d) for d in obj["device_us"]],
+                [int(r) for r in obj.get("read_round_trip_us", [])],
+            )
+            out.append((int(path.stem.rsplit("-", 1)[-1]), clock))
+        except (OSError, ValueError, KeyError, ProtocolError):
+            continue
+    return sorted(out, key=lambda m: m[0])
+
+
 def latest_clock(folder: Path) -> ClockModel | None:
     """The clock fitted to the sensor's latest measurement (None without one).
 
@@ -113,22 +144,45 @@ def latest_clock(folder: Path) -> ClockModel | None:
     folder : Path
         The sensor's journal folder.
     """
-    files = sorted(folder.glob("dot-clock-*.json"), key=lambda p: int(p.stem.rsplit("-", 1)[-1]))
-    for path in reversed(files):
-        try:
-            obj = json.loads(path.read_text())
-            return _fit(
-                [int(h) for h in obj["host_us"]],
-                [int(d) for d in obj["device_us"]],
-                [int(r) for r in obj.get("read_round_trip_us", [])],
-            )
-        except (OSError, ValueError, KeyError, ProtocolError):
-            continue
-    return None
+    clocks = measured_clocks(folder)
+    return clocks[-1][1] if clocks else None
+
+
+def clocks_for_export(
+    measured: list[tuple[int, ClockModel]], start_utc_s: int, downloaded_us: int | None
+) -> list[ClockModel]:
+    """The clock measurements that may place one exported recording, the likeliest first.
+
+    A sync measures the clock before it exports, so the likeliest is the last measurement before the
+    export was verified (``downloaded_us``; unknown for journals older than that record: the latest).
+    Then the others taken after the recording started, nearest first: the sensor's clock restarts when
+    it powers off, so a measurement of another power cycle places it inconsistently
+    (:func:`place_recording` tries them in this order).
+
+    Parameters
+    ----------
+    measured : list of (int, ClockModel)
+        From :func:`measured_clocks`.
+    start_utc_s : int
+        The recording's start second [s since the Unix epoch].
+    downloaded_us : int or None
+        Host time its export was verified [µs since the Unix epoch].
+    """
+    after = [(h, c) for h, c in measured if h >= start_utc_s * 1e6] or measured
+    if downloaded_us is None:
+        return [c for _, c in reversed(after)]
+    before = [m for m in after if m[0] <= downloaded_us]
+    first = before[-1:] if before else []
+    rest = sorted((m for m in after if m not in first), key=lambda m: abs(m[0] - downloaded_us))
+    return [c for _, c in first + rest]
 
 
 def place_recording(
-    first_raw_us: int, start_utc_s: int, clock: ClockModel | None, *, epoch: int = 1
+    first_raw_us: int,
+    start_utc_s: int,
+    clock: ClockModel | Sequence[ClockModel] | None,
+    *,
+    epoch: int = 1,
 ) -> ClockModel:
     """The clock → UTC of a recording whose timestamps are unwrapped from its first one as exported.
 
@@ -139,8 +193,9 @@ def place_recording(
         unwrapped steps.
     start_utc_s : int
         The UTC second the host gave at StartRecording [s since the Unix epoch].
-    clock : ClockModel or None
-        The sensor's measured clock (device µs, unwrapped from its measurement's first sample).
+    clock : ClockModel, sequence of ClockModel, or None
+        The sensor's measured clock (device µs, unwrapped from its measurement's first sample); of
+        several, the first that places the recording within :data:`EPOCH_TOLERANCE_S` of its start.
     epoch : int
         ``boot_id`` of the returned model.
 
@@ -158,11 +213,12 @@ def place_recording(
     (1700000000.5, 1000000.0)
     """
     start_us = start_utc_s * 1e6
-    if clock is not None:
-        wraps = round((float(clock.to_device_us(start_us)) - first_raw_us) / _WRAP)
+    clocks = [] if clock is None else [clock] if isinstance(clock, ClockModel) else list(clock)
+    for c in clocks:
+        wraps = round((float(c.to_device_us(start_us)) - first_raw_us) / _WRAP)
         first = first_raw_us + wraps * _WRAP
-        if abs(float(clock.to_utc_us(first)) - start_us) <= EPOCH_TOLERANCE_S * 1e6:
-            return dataclasses.replace(clock, boot_id=epoch, offset_us=clock.offset_us - wraps * _WRAP)
+        if abs(float(c.to_utc_us(first)) - start_us) <= EPOCH_TOLERANCE_S * 1e6:
+            return dataclasses.replace(c, boot_id=epoch, offset_us=c.offset_us - wraps * _WRAP)
     ref = float(round(start_us + 5e5))
     return ClockModel(
         boot_id=epoch,

@@ -31,6 +31,7 @@ numbered from 0 in UTC order.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,7 +42,7 @@ import numpy.typing as npt
 
 from imurehab.ble.clock import fit_arrival_clock
 from imurehab.ble.dataset import SensorSummary
-from imurehab.ble.dot_clock import latest_clock, place_recording
+from imurehab.ble.dot_clock import clocks_for_export, measured_clocks, place_recording
 from imurehab.ble.dot_export import export_folders, messages
 from imurehab.ble.dot_timeline import DotTimeline
 from imurehab.ble.files import read_json, safe_name
@@ -49,7 +50,7 @@ from imurehab.ble.layout import JournalRoot
 from imurehab.ble.polar_journal import RECORD_FRAME, RECORD_SETTINGS, records
 from imurehab.errors import ImurehabError, ProtocolError
 from imurehab.protocols.movella_dot import decode_export, is_export_data, parse_frame
-from imurehab.types import SensorInfo, SensorSamples
+from imurehab.types import SensorInfo, SensorSamples, us_to_datetime
 from imurehab.types.clock import ClockModel
 
 __all__ = ["SAME_INSTANT_S", "DotPart", "dot_folders", "dot_sensor", "merge_parts"]
@@ -185,9 +186,15 @@ def _stream_parts(folders: list[Path]) -> tuple[list[DotPart], int]:
     return parts, rejected
 
 
-def _export_part(folder: Path, serial: str, clock: ClockModel | None, epoch: int) -> DotPart | None:
-    """One exported file as a part (None when its journal holds no sample)."""
+def _export_part(
+    folder: Path, serial: str, measured: list[tuple[int, ClockModel]], epoch: int
+) -> DotPart | None:
+    """One exported file as a part (None when its journal holds no sample).
+
+    Placed by the clock measured at its sync (:func:`~imurehab.ble.dot_clock.clocks_for_export`).
+    """
     meta = read_json(folder / "meta.json") or {}
+    downloaded = (read_json(folder / "verified.json") or {}).get("host_us")
     path = folder / "frames.bin"
     packets = []
     for m in messages(path.read_bytes() if path.exists() else b""):
@@ -204,12 +211,19 @@ def _export_part(folder: Path, serial: str, clock: ClockModel | None, epoch: int
     if s.time_us is None or acc is None or gyr is None:
         raise ImurehabError(f"{serial}: the export has no timestamp, acceleration or angular velocity")
     assert s.data_number is not None
-    model = place_recording(int(s.time_us[0]), int(meta["start_utc_s"]), clock, epoch=epoch)
+    start = int(meta["start_utc_s"])
+    clocks = clocks_for_export(measured, start, None if downloaded is None else int(downloaded))
+    model = place_recording(int(s.time_us[0]), start, clocks, epoch=epoch)
     utc = np.asarray(model.to_utc_us(s.time_us), dtype=np.float64)
     device = s.time_us.astype(np.int64)
     return DotPart(
         f"export-{epoch}", True, utc, device, s.data_number.astype(np.int64), acc, gyr, None, model
     )
+
+
+def _span(part: DotPart) -> str:
+    first, last = (us_to_datetime(round(float(part.utc[i]))) for i in (0, -1))
+    return f"{first:%Y-%m-%d %H:%M:%S.%f} to {last:%H:%M:%S.%f} UTC"
 
 
 def merge_parts(parts: list[DotPart], rate_hz: float) -> list[DotPart]:
@@ -268,14 +282,21 @@ def dot_sensor(root: JournalRoot, serial: str, folders: list[Path]) -> tuple[Sen
     """
     streams, rejected = _stream_parts([f for f in folders if f.name.startswith("stream-")])
     exports = [f for f in folders if f.name.startswith("export-")]
-    clock = latest_clock(root.device_dir(serial)) if exports else None
-    files = [_export_part(f, serial, clock, epoch) for epoch, f in enumerate(exports, start=1)]
+    measured = measured_clocks(root.device_dir(serial)) if exports else []
+    files = [_export_part(f, serial, measured, epoch) for epoch, f in enumerate(exports, start=1)]
     parts = streams + [p for p in files if p is not None]
     if not parts:
         raise ImurehabError(f"{serial}: no streamed or exported sample to write")
     longest = max(parts, key=lambda p: len(p.device)).device
     rate = 1e6 / float(np.median(np.diff(longest))) if len(longest) > 1 else 0.0
     parts = merge_parts(parts, rate) if rate > 0 else parts
+    for a, b in itertools.pairwise(parts):
+        if b.utc[0] <= a.utc[-1]:
+            raise ImurehabError(
+                f"{serial}: {a.key} ({_span(a)}) and {b.key} ({_span(b)}) overlap in time, which one "
+                "sensor cannot record: a clock of another power cycle placed one of them; both stay in "
+                "the journal, neither is written"
+            )
     summary = SensorSummary(safe_name(serial), rejected_frames=rejected)
     boots = {key: b for b, key in enumerate(dict.fromkeys(p.key for p in parts))}
     index, previous = [], None

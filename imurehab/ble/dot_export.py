@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imurehab.ble.clock import host_time_us
 from imurehab.ble.files import read_json, write_json_atomic
 from imurehab.ble.layout import JournalRoot, StreamJournal
 from imurehab.errors import ProtocolError
@@ -197,7 +198,7 @@ class ExportJournal:
 
     @property
     def verified(self) -> dict[str, Any] | None:
-        """``verified.json`` (``data_numbers``, ``invalid``, ``erased``) once the end was confirmed."""
+        """``verified.json`` (data numbers, invalid ones, erased, ``host_us``) once the end checked out."""
         return read_json(self.folder / "verified.json")
 
     def add(self, message: bytes) -> str | None:
@@ -238,7 +239,12 @@ class ExportJournal:
         """
         self._file.flush()
         self.progress.end = end
-        record = {"data_numbers": end, "invalid": sorted(self.progress.invalid), "erased": erased}
+        record = {
+            "data_numbers": end,
+            "invalid": sorted(self.progress.invalid),
+            "erased": erased,
+            "host_us": host_time_us(),  # which clock measurement places it (dot_clock.clocks_for_export)
+        }
         write_json_atomic(self.folder / "verified.json", record)
 
     def close(self) -> None:

@@ -239,20 +239,11 @@ def register(app: typer.Typer) -> None:
                 row["family"] = families.get(s.address)
             print_json(doc)
         else:
-            t = Table(
-                "sensor",
-                "family",
-                "samples",
-                "gaps",
-                "bytes",
-                "CRC verified",
-                "clock ±µs",
-                "shake shift",
-                "reconnects",
-                "error",
-            )
+            shaken = any(s.alignment is not None for s in report.sensors)
+            head = ["sensor", "family", "samples", "gaps", "bytes", "CRC verified", "clock ±µs"]
+            t = Table(*head, *(["shake shift"] if shaken else []), "reconnects", "error")
             for s in report.sensors:
-                t.add_row(
+                cells = [
                     s.serial or s.address,
                     families.get(s.address) or "?",
                     f"{s.samples:,}",
@@ -260,16 +251,21 @@ def register(app: typer.Typer) -> None:
                     f"{s.journal_bytes:,}",
                     "yes" if s.crc_verified else "NO",
                     f"{s.clock_uncertainty_us:.0f}",
-                    _shift_text(s.alignment),
-                    str(s.reconnects),
-                    "" if s.error is None else str(s.error),
-                )
+                ]
+                shift = [_shift_text(s.alignment)] if shaken else []
+                t.add_row(*cells, *shift, str(s.reconnects), "" if s.error is None else str(s.error))
             err_console.print(t)
             for s in report.sensors:
                 if s.alignment is not None and not s.alignment.applied:
                     why = s.alignment.reason
                     err_console.print(f"{s.serial or s.address}: not aligned on a shake: {why}")
-            err_console.print("complete" if report.complete else "[bold yellow]incomplete[/]: run sync again")
+            if report.write_error is not None:
+                err_console.print(f"[bold red]not written:[/] {report.write_error}", highlight=False)
+                err_console.print("Everything downloaded stays in the dataset's _journal folder.")
+            elif not report.complete:
+                err_console.print("[bold yellow]incomplete[/]: run sync again")
+            else:
+                err_console.print("complete")
         if not report.complete:
             raise typer.Exit(EXIT_PARTIAL)
 

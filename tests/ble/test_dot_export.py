@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from imurehab.ble.clock import fit_arrival_clock
 from imurehab.ble.dot import DotRequest, dot_serial
-from imurehab.ble.dot_clock import place_recording
+from imurehab.ble.dot_clock import clocks_for_export, place_recording
 from imurehab.ble.dot_download import _ranges
 from imurehab.ble.dot_export import ExportProgress, messages
 from imurehab.errors import DataValidationError
@@ -60,6 +60,37 @@ def test_a_recording_of_another_clock_epoch_is_anchored_at_its_start_second():
     model = place_recording(123, 1_600_000_000, clock, epoch=3)
     assert model.boot_id == 3 and model.uncertainty_us == 1e6
     assert float(model.to_utc_us(123)) == 1_600_000_000.5e6
+
+
+def test_each_export_is_placed_by_the_clock_measured_at_its_own_sync():
+    """A DOT that powered off between two syncs restarted its clock: each recording needs its own."""
+    t0 = 1_700_000_000_000_000
+    host1, host2 = (
+        np.arange(0, 2_000_000, 50_000) + t0 + 20_000_000,
+        np.arange(0, 2_000_000, 50_000) + t0 + 80e6,
+    )
+    one = fit_arrival_clock(host1, host1 - t0 + 10**9)  # device = utc - t0 + 1e9 before the power cycle
+    two = fit_arrival_clock(host2.astype(np.int64), host2.astype(np.int64) - t0 + 3 * 10**9)  # after it
+    measured = [(int(host1[0]), one), (int(host2[0]), two)]
+    # recording A started at t0 + 5 s (device 1e9 + 5e6), exported in the first sync (verified at +23 s)
+    a = clocks_for_export(measured, (t0 + 5_000_000) // 10**6, t0 + 23_000_000)
+    assert a == [one, two]
+    assert (
+        float(place_recording(10**9 + 5_000_000, (t0 + 5_000_000) // 10**6, a).to_utc_us(10**9 + 5e6))
+        == t0 + 5e6
+    )
+    # recording B started at t0 + 60 s on the restarted clock, exported in the second sync
+    b = clocks_for_export(measured, (t0 + 60_000_000) // 10**6, t0 + 83_000_000)
+    assert b == [two]  # the first sync's clock was measured before B started
+    first_b = 3 * 10**9 + 60_000_000
+    assert float(
+        place_recording(first_b % 2**32, (t0 + 60_000_000) // 10**6, b).to_utc_us(first_b % 2**32)
+    ) == (t0 + 60e6)
+    # journals from before verified.json had host_us: the latest first
+    assert clocks_for_export(measured, (t0 + 5_000_000) // 10**6, None) == [two, one]
+    # the wrong clock first is skipped when it places the recording away from its start second
+    model = place_recording(10**9 + 5_000_000, (t0 + 5_000_000) // 10**6, [two, one])
+    assert model.uncertainty_us < 1e6 and float(model.to_utc_us(10**9 + 5e6)) == t0 + 5e6
 
 
 def test_request_refuses_modes_without_acc_and_gyr_and_rates_a_dot_does_not_stream():

@@ -84,12 +84,15 @@ def test_sync_virtual_mixed_families_syncs_every_family_into_one_session(tmp_pat
     assert 1200 < by_family["movesense-gsp"]["samples"] <= 1248
     sensors = pl.read_parquet(tmp_path / "sessions", hive_partitioning=True)["session"].to_list()
     assert sensors == ["mix"]
-    # The table names each sensor's family (a fresh folder: syncing a DOT again into the same session
-    # after its virtual clock restarted is a known, reported failure, see docs/sensors-movella-dot.md)
+    # The table names each sensor's family (cells cut to the 80-column test terminal)
     again = [a if a != str(tmp_path) else str(tmp_path / "table") for a in args]
     table = runner.invoke(app, [*again, "--session", "mix"])
-    assert table.exit_code == 0 and "family" in table.output  # (cells cut to the 80-column test terminal)
+    assert table.exit_code == 0 and "family" in table.output
     assert all(f"│ {name}" in table.output for name in ("osp", "moves", "movel"))
+    # A second virtual world invents a new past for the same DOT serial: its recording overlaps the
+    # first one in time, which one sensor cannot record. Said plainly, nothing of either is lost.
+    twice = runner.invoke(app, [*again, "--session", "mix"])
+    assert twice.exit_code == 3 and "overlap in time" in twice.output and "_journal" in twice.output
 
 
 def test_a_fault_a_family_cannot_suffer_is_a_usage_error_naming_it(tmp_path):
