@@ -15,10 +15,12 @@ lean) and, on the forearm, one plateau with the arms overhead. That axis stays c
 accelerometer's first two principal axes nearly tie (on the forearm, whose projection flipped with a
 0.4 s shift of the window and with it the count). The counted extreme is on the side with the larger
 excursion from the median, and a peak counts only if the period around it looks like the set's typical
-cycle (correlation >= 0.5, swing 0.4-2.5 x the typical): the walk into the station is not a rep.
+cycle (the half before the peak and the half after each correlate >= 0.5 with the typical one's, swing
+0.4-2 x the typical): the walk into the station, swinging up to some 2.5 x a rep, is not a rep, and a
+level step before the first rep does not hide it.
 
-Wall-ball depth: the tilt of the thigh (or, without one, the pelvis) at the bottom of each rep, from the
-low-passed gravity direction; a rep whose tilt falls short of 75 % of the set's median is a no-rep.
+Wall-ball depth: the tilt of the thigh at the bottom of each rep, from the low-passed gravity direction
+(:func:`squat_depths`); no-reps from it and from the pelvis' hip drop: :mod:`imurehab.analysis.hyrox.depth`.
 """
 
 from __future__ import annotations
@@ -121,8 +123,17 @@ def _rotation_angle(gyr_rads: FloatArray, rate_hz: float) -> FloatArray:
     return -angle if mid - low > high - mid else angle
 
 
+def _correlation(c: FloatArray, t: FloatArray) -> float:
+    c, t = c - c.mean(), t - t.mean()
+    return float(c @ t) / max(float(np.linalg.norm(c) * np.linalg.norm(t)), 1e-12)
+
+
 def _alike(x: FloatArray, peaks: npt.NDArray[np.int64], lag: int) -> npt.NDArray[np.int64]:
-    """The peaks whose surrounding period correlates >= 0.5 with the median one, swing 0.4–2.5 × its swing."""
+    """The peaks whose period looks like the median one: each half correlates >= 0.5, swing 0.4–2 ×.
+
+    The half-period before the peak and the one after are compared with the same halves of the median
+    period separately: a level step before the first rep (walking in, a rest) leaves both halves alike.
+    """
     half = max(lag // 2, 1)
     cycles = np.full((peaks.size, 2 * half + 1), np.nan)
     for row, p in zip(cycles, peaks, strict=True):
@@ -132,10 +143,13 @@ def _alike(x: FloatArray, peaks: npt.NDArray[np.int64], lag: int) -> npt.NDArray
     keep = np.zeros(peaks.size, dtype=bool)
     for k, row in enumerate(cycles):
         seen = ~np.isnan(row)
-        c, t = row[seen] - row[seen].mean(), typical[seen] - typical[seen].mean()
-        r = float(c @ t) / max(float(np.linalg.norm(c) * np.linalg.norm(t)), 1e-12)
         ratio = np.ptp(row[seen]) / max(float(np.ptp(typical[seen])), 1e-12)
-        keep[k] = r >= 0.5 and 0.4 <= ratio <= 2.5
+        alike = True
+        for part in (slice(0, half + 1), slice(half, None)):
+            s = seen[part]
+            if np.count_nonzero(s) > 2:
+                alike &= _correlation(row[part][s], typical[part][s]) >= 0.5
+        keep[k] = alike and 0.4 <= ratio <= 2.0
     return peaks[keep]
 
 

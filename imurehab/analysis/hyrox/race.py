@@ -26,8 +26,9 @@ from imurehab.analysis.hyrox.columns import (
     VS_FIRST,
     VS_MEDIAN,
 )
-from imurehab.analysis.hyrox.counts import COUNTING, count_cycles, squat_depths
+from imurehab.analysis.hyrox.counts import COUNTING, count_cycles
 from imurehab.analysis.hyrox.decode import decode_race
+from imurehab.analysis.hyrox.depth import short_reps
 from imurehab.analysis.hyrox.features import FRAME_S, sensor_features
 from imurehab.analysis.hyrox.inputs import RaceSensor, race_sensors
 from imurehab.analysis.hyrox.sequence import RUN, STATIONS
@@ -165,8 +166,8 @@ def _station_row(label: str, index: int, a: int, b: int, sensors: dict[str, Race
                     if depth_sensor == counter
                     else np.round(found.peaks * d_rate / rate).astype(np.int64)
                 )
-                depth = squat_depths(d_acc, d_rate, np.clip(peaks, 0, d_acc.shape[0] - 1))
-                short = int(np.sum(depth < 0.75 * np.median(depth)))
+                clipped = np.clip(peaks, 0, d_acc.shape[0] - 1)
+                short = int(np.sum(short_reps(d_acc, d_rate, clipped, depth_sensor)))
                 row[NO_REPS] = short
                 row[VALID] = count - short
     loader = next((p for p in _LOAD_ORDER if p in sensors), None)
