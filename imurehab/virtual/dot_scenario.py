@@ -232,6 +232,6 @@ class DotScenario(FamilyScenario):
             The sensor's address.
         """
         i = self._position(address)
+        device_us = self.sensors[i].sample_time_us(self._recorded_k())  # built first: that draws the clocks
         clock_us, ppm = self._clocks[i]
-        device_us = self.sensors[i].sample_time_us(self._recorded_k())
         return (device_us - clock_us) / 1e6 / (1.0 + ppm * 1e-6)

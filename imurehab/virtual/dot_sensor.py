@@ -290,9 +290,9 @@ class DotSensor(DotMessageService):
         out: dict[str, Any] = {}
         for name in fields:
             if name in ("acc", "mag"):
-                out[name] = self.source.rows(name)[rows]
+                out[name] = self.source.at(name, ks, self.rate_hz)
             elif name == "gyr":
-                out[name] = self.source.rows("gyro")[rows]
+                out[name] = self.source.at("gyro", ks, self.rate_hz)
             elif name == "quaternion":
                 q = self.orientation
                 out[name] = np.tile([1.0, 0, 0, 0], (len(ks), 1)) if q is None else q[rows % len(q)]

@@ -40,6 +40,8 @@ import numpy as np
 import numpy.typing as npt
 
 from imurehab.errors import DataValidationError, SimulationError
+from imurehab.simulate.shake import SensorShake
+from imurehab.virtual import shake_overlay
 from imurehab.virtual._radio import Airtime
 from imurehab.virtual.air import VirtualAir
 from imurehab.virtual.faults import FaultPlan
@@ -193,7 +195,7 @@ class FamilyScenario:
             raise SimulationError(f"no sensor {address} in this scenario") from None
 
 
-class MixedScenario:
+class MixedScenario(shake_overlay.ShakeInsideLogs):
     """Several families' virtual scenarios on one virtual air: one body, one session.
 
     Parameters
@@ -202,6 +204,8 @@ class MixedScenario:
         One scenario per family (or several of one family), with distinct addresses and segments.
     seed : int
         Seed of the shared air (its losses).
+    shake : SensorShake, optional
+        Sensors shaken together in their logs: see :mod:`~imurehab.virtual.shake_overlay` (default none).
 
     Raises
     ------
@@ -209,7 +213,9 @@ class MixedScenario:
         No scenario, or two sensors with one address or on one segment.
     """
 
-    def __init__(self, scenarios: Sequence[FamilyScenario], seed: int = 0) -> None:
+    def __init__(
+        self, scenarios: Sequence[FamilyScenario], seed: int = 0, *, shake: SensorShake | None = None
+    ) -> None:
         if not scenarios:
             raise DataValidationError("a mixed scenario needs at least one family scenario")
         self.scenarios, self.seed = list(scenarios), seed
@@ -223,6 +229,9 @@ class MixedScenario:
                     "give each family scenario its own first_placement"
                 )
         self.origin_monotonic: float | None = None
+        self.shake = shake
+        for s in self.scenarios if shake is not None else ():
+            shake_overlay.apply_shake(s, shake)
 
     @property
     def families(self) -> dict[str, str]:
@@ -345,6 +354,7 @@ def virtual_scenario(
     seed: int = 0,
     log: bool = False,
     state_file: Path | None = None,
+    shake: bool = False,
 ) -> FamilyScenario | MixedScenario:
     """One family's virtual scenario, or a :class:`MixedScenario` of several on distinct segments of one body.
 
@@ -368,6 +378,9 @@ def virtual_scenario(
         always hold one): a Polar offline recording, a Movesense Logbook entry, a DOT flash recording.
     state_file : Path, optional
         The OSP scenario's state file (see :class:`~imurehab.virtual.VirtualScenario`).
+    shake : bool
+        Shake the sensors together in their logs (implies ``log``; a :class:`MixedScenario` even of one
+        family; see :meth:`MixedScenario.shake_inside_logs`).
 
     Raises
     ------
@@ -381,7 +394,7 @@ def virtual_scenario(
     from imurehab.virtual.polar_scenario import PolarScenario
     from imurehab.virtual.scenario import VirtualScenario
 
-    log_s = minutes * 60.0 if log else 0.0
+    log_s = minutes * 60.0 if log or shake else 0.0
     scenarios: list[FamilyScenario] = []
     first = 0
     for family, n in specs:
@@ -403,4 +416,8 @@ def virtual_scenario(
         except DataValidationError as err:
             raise DataValidationError(f"{family}: {err}") from None
         first += n
+    if shake:
+        return MixedScenario(
+            scenarios, seed=seed, shake=shake_overlay.shake_inside_logs(scenarios, seed=seed)
+        )
     return scenarios[0] if len(scenarios) == 1 else MixedScenario(scenarios, seed=seed)

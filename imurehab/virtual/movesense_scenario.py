@@ -164,9 +164,9 @@ class MovesenseScenario(FamilyScenario):
             The sensor's address.
         """
         i = self._position(address)
+        n = self.sensors[i].samples_per_message  # built first: that draws the clocks
         boot_ns, ppm = self._clocks[i]
         rate = int(meas_resource(self.log_path)[1] or 0)
-        n = self.sensors[i].samples_per_message
         # The DataLogger's grid: whole messages of samples k / rate since boot, from the start to the stop.
         first = -(-(boot_ns - round(self.log_seconds * 1e9)) * rate // 10**9)
         messages = len(range(first, boot_ns * rate // 10**9 - n + 2, n)) if self.log_seconds else 0

@@ -190,12 +190,7 @@ class MovesenseSensor(VirtualPeripheral):
         dict of str to ndarray, shape (n, 3)
             ``acc`` [m/s²], ``gyr`` [rad/s], ``mag`` [µT], as the resource has them.
         """
-        t = ks.astype(np.float64) / rate
-        out = {}
-        for name in BLOCKS[resource]:
-            rows = self.source.rows(_BLOCK_NAMES[name])
-            out[name] = rows[np.rint(t * self.source.rate_hz).astype(np.int64) % len(rows)]
-        return out
+        return {name: self.source.at(_BLOCK_NAMES[name], ks, rate) for name in BLOCKS[resource]}
 
     # --- DataLogger --------------------------------------------------------------------------------
 

@@ -43,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -95,6 +95,9 @@ _OFFLINE_FRAME_SAMPLES: Final = (
     36  # samples per stored frame (the SDK's sample files hold 88–279-byte frames)
 )
 _STATE_BITS: Final = 6  # get measurement status: state in bits 6–7 (1 online, 2 offline)
+_Values = npt.NDArray[np.float64]
+SourceOverlay = Callable[[str, npt.NDArray[np.int64], float, _Values], _Values]
+"""``(measurement, grid samples, rate [Hz], SI values picked) -> SI values``: see :class:`PolarSource`."""
 
 
 @dataclass(frozen=True)
@@ -111,12 +114,16 @@ class PolarSource:
         Angular rate [rad/s].
     mag : ndarray, shape (N, 3), or None
         Magnetic flux density [µT].
+    overlay : callable, optional
+        ``(measurement, ks, rate [Hz], values) -> values``: rewrites the SI values :meth:`at` picked for
+        grid samples ``ks`` (e.g. a shake at their true instants, :mod:`imurehab.virtual.shake_overlay`).
     """
 
     rate_hz: float
     acc: npt.NDArray[np.float64]
     gyr: npt.NDArray[np.float64]
     mag: npt.NDArray[np.float64] | None = None
+    overlay: SourceOverlay | None = None
 
     def rows(self, measurement: str) -> npt.NDArray[np.float64]:
         """The rows of one measurement (``"acc"``, ``"gyro"``, ``"mag"``); at rest when absent."""
@@ -127,6 +134,29 @@ class PolarSource:
         if self.mag is not None:
             return self.mag
         return np.tile([20.0, 0.0, -40.0], (len(self.acc), 1))
+
+    def at(self, measurement: str, ks: npt.NDArray[np.int64], rate_hz: float) -> npt.NDArray[np.float64]:
+        """SI values of one measurement at grid samples ``ks`` of ``rate_hz`` (sample k at k / rate).
+
+        Each sample reads the row nearest its grid time (cyclically), then :attr:`overlay` if any.
+
+        Parameters
+        ----------
+        measurement : str
+            ``"acc"``, ``"gyro"`` or ``"mag"``.
+        ks : ndarray of int64
+            Grid sample numbers.
+        rate_hz : float
+            Rate of the grid [Hz].
+
+        Returns
+        -------
+        ndarray, shape (len(ks), 3)
+        """
+        rows = self.rows(measurement)
+        t = ks.astype(np.float64) / rate_hz
+        picked = rows[np.rint(t * self.rate_hz).astype(np.int64) % len(rows)]
+        return picked if self.overlay is None else self.overlay(measurement, ks, rate_hz, picked)
 
 
 def _at_rest() -> PolarSource:
@@ -421,9 +451,7 @@ class PolarSensor(VirtualPeripheral):
         return self._origin_ns + (k * 10**9) // run.rate_hz
 
     def _counts(self, run: _Run, ks: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        rows = self.source.rows(run.measurement)
-        t = ks.astype(np.float64) / run.rate_hz
-        picked = rows[np.rint(t * self.source.rate_hz).astype(np.int64) % len(rows)]
+        picked = self.source.at(run.measurement, ks, run.rate_hz)
         counts = np.rint(picked / _SI_PER_BASE[run.measurement] / run.factor)
         return np.clip(counts, -32768, 32767).astype(np.int64)
 

@@ -38,7 +38,7 @@ import json
 import math
 import os
 import zlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
@@ -55,7 +55,7 @@ from imurehab.simulate import (
     SimulationTruth,
     simulate_session,
 )
-from imurehab.types import Recording
+from imurehab.types import Recording, SensorSamples
 from imurehab.virtual._radio import Airtime
 from imurehab.virtual.air import VirtualAir
 from imurehab.virtual.faults import FaultPlan
@@ -188,6 +188,9 @@ class VirtualScenario(FamilyScenario):
 
     family = "osp"
     air_faults = ()  # link drops and silences are fired by the OSP sensors themselves
+    log_overlay: Callable[[str, SensorSamples], SensorSamples] | None = None
+    """``(address, samples) -> samples``: rewrites what a sensor logs before its flash is written (set it
+    before :attr:`sensors` is built; e.g. a shake, :mod:`imurehab.virtual.shake_overlay`)."""
 
     def __init__(
         self,
@@ -280,7 +283,7 @@ class VirtualScenario(FamilyScenario):
                 faults=events,
                 on_state_change=self._on_state_change,
             )
-            sensor.record_session(samples)
+            sensor.record_session(samples if self.log_overlay is None else self.log_overlay(address, samples))
             sensor.set_stream_source(samples)
             reading_s = truth.clock_offset_s + (1.0 + truth.clock_drift_ppm * 1e-6) * lead_s
             sensor.set_clock(round(reading_s * 1e6))
