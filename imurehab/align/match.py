@@ -7,12 +7,15 @@ accelerometer, because a rigid body's angular velocity is the same at every poin
 differs with the lever arm between the sensors.
 
 :func:`shake_windows` finds bursts of fast rotation on the reference sensor (any vigorous movement
-qualifies; only a motion the two sensors shared passes :func:`match_shake`'s fit). :func:`match_shake`
+qualifies; only a motion the two sensors shared passes :func:`match_shake`'s fit) and
+:func:`shared_windows` stretches where two sensors rotate alike as stamped (a shake that runs into
+movements they did not share). :func:`match_shake`
 finds ``τ`` in two steps: the rate magnitudes (orientation-free) cross-correlated on a 1 kHz grid over the
 search range the clocks allow, then, within ±2 ms of that, the lag whose best rotation (Kabsch, means
 removed so gyroscope biases drop out) leaves the least squared residual between ``b``'s samples and
 ``a``'s cubic-spline interpolated at the shifted instants. Its precision comes from linearising that
-fit: ``σ_τ² = s² / Σ|R ω̇_a|²`` with ``s²`` the residual variance.
+fit: ``σ_τ² = s² / Σ|R ω̇_a|²`` with ``s²`` the residual variance. Between the rough and the final fit
+the window is trimmed to the longest stretch where the rough fit holds locally (the shake itself).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from scipy.interpolate import CubicSpline
 
 from imurehab.types import SensorSamples
 
-__all__ = ["MIN_FIT", "MIN_RATE_RADS", "ShakeMatch", "match_shake", "shake_windows"]
+__all__ = ["MIN_FIT", "MIN_RATE_RADS", "ShakeMatch", "match_shake", "shake_windows", "shared_windows"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -37,6 +40,8 @@ MIN_SHAKE_S: Final = 1.5
 """... for at least this long [s]."""
 MIN_FIT: Final = 0.99
 """Share of the angular-rate variance one rotation and one lag must explain (R²) for a shared shake."""
+MAX_SHAKE_S: Final = 30.0
+"""A burst of fast rotation longer than this [s] is movement, not a shake, and is not searched."""
 _MERGE_S: Final = 0.5
 _GRID_HZ: Final = 1000.0
 _REFINE_US: Final = 2000.0
@@ -99,8 +104,56 @@ def shake_windows(reference: SensorSamples, *, min_rate_rads: float = MIN_RATE_R
             spans[-1] = (spans[-1][0], int(t[b - 1]))
         else:
             spans.append((int(t[a]), int(t[b - 1])))
-    spans = [w for w in spans if w[1] - w[0] >= MIN_SHAKE_S * 1e6]
+    spans = [w for w in spans if MIN_SHAKE_S * 1e6 <= w[1] - w[0] <= MAX_SHAKE_S * 1e6]
     return sorted(spans, key=lambda w: w[0] - w[1])
+
+
+def shared_windows(
+    reference: SensorSamples, other: SensorSamples, *, min_rate_rads: float = MIN_RATE_RADS
+) -> list[tuple[int, int]]:
+    """Stretches where two sensors rotate fast and alike, as stamped (no lag searched).
+
+    The rate magnitudes (orientation-free) on a 100 Hz grid must correlate ≥ 0.9 over 1 s while both
+    average ``min_rate_rads``. This finds a shake inside a burst of movements the sensors did not share
+    (strapped on different segments), as long as the clocks already agree to a small part of the
+    shake's period (tens of ms).
+
+    Parameters
+    ----------
+    reference, other : SensorSamples
+        The two sensors.
+    min_rate_rads : float
+        Threshold on each sensor's mean angular rate magnitude over the second [rad/s].
+
+    Returns
+    -------
+    list of (int, int)
+        ``(start, end)`` [µs since the Unix epoch] of each stretch at least :data:`MIN_SHAKE_S` long.
+    """
+    lo = max(reference.time_us[0], other.time_us[0])
+    hi = min(reference.time_us[-1], other.time_us[-1])
+    grid = np.arange(lo, hi, 10_000, dtype=np.float64)
+    n = 100
+    if grid.size < 2 * n:
+        return []
+    x = np.interp(grid, reference.time_us, np.linalg.norm(reference.gyr, axis=1))
+    y = np.interp(grid, other.time_us, np.linalg.norm(other.gyr, axis=1))
+
+    def mean(v: FloatArray) -> FloatArray:
+        c = np.concatenate([[0.0], np.cumsum(v)])
+        return (c[n:] - c[:-n]) / n
+
+    mx, my = mean(x), mean(y)
+    cov = mean(x * y) - mx * my
+    var = np.maximum(mean(x * x) - mx * mx, 1e-12) * np.maximum(mean(y * y) - my * my, 1e-12)
+    ok = (cov / np.sqrt(var) >= 0.9) & (mx >= min_rate_rads) & (my >= min_rate_rads)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+    out = []
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        start, end = int(grid[a]), int(grid[b - 1 + n - 1])
+        if end - start >= MIN_SHAKE_S * 1e6:
+            out.append((start, end))
+    return out
 
 
 def _coarse_lag(
@@ -160,6 +213,30 @@ def match_shake(
     if lag0 is None:
         return None
     lo, hi = window[0] + _EDGE_S * 1e6, window[1] - _EDGE_S * 1e6
+    rough = _refine(reference, other, (lo, hi), lag0)
+    core = None if rough is None else _shared_core(rough, other.info.rate_hz)
+    fit = None if core is None else _refine(reference, other, core, rough.lag_us)  # type: ignore[union-attr]
+    if fit is None or fit.fit < MIN_FIT:
+        return None
+    return ShakeMatch(0.5 * (core[0] + core[1]), fit.lag_us, fit.sigma_us, fit.fit, fit.n)  # type: ignore[index]
+
+
+@dataclass(frozen=True)
+class _Fit:
+    lag_us: float
+    sigma_us: float
+    fit: float
+    n: int
+    times_us: FloatArray  # the other's samples fitted, on the reference's timeline
+    residual: FloatArray  # per sample, squared [rad²/s²]
+    energy: FloatArray  # per sample, squared angular rate about the mean [rad²/s²]
+
+
+def _refine(
+    reference: SensorSamples, other: SensorSamples, span: tuple[float, float], lag0: float
+) -> _Fit | None:
+    """The lag within ±2 ms of ``lag0`` and the rotation that best map the reference onto the other."""
+    lo, hi = span
     ra = (reference.time_us >= lo - 0.5e6) & (reference.time_us <= hi + 0.5e6)
     rb = (other.time_us >= lo + lag0 + _REFINE_US) & (other.time_us <= hi + lag0 - _REFINE_US)
     if ra.sum() < 8 or rb.sum() < 8 or not (_whole(reference, ra) and _whole(other, rb)):
@@ -178,16 +255,41 @@ def match_shake(
     )
     lag = float(best.x)
     x = spline(tb - lag * 1e-6)
-    residual, rotation = _kabsch_cost(x - x.mean(axis=0), y)
-    total = float(np.sum(y * y))
-    fit = 1.0 - residual / max(total, 1e-12)
-    if fit < MIN_FIT:
-        return None
+    x = x - x.mean(axis=0)
+    residual, rotation = _kabsch_cost(x, y)
     n = int(rb.sum())
     slope = spline(tb - lag * 1e-6, 1) @ rotation.T  # rad/s² per sample, in the other's frame
     variance = residual / max(3 * n - 4, 1)
     sigma_s = np.sqrt(variance / max(float(np.sum(slope * slope)), 1e-12))
-    return ShakeMatch(0.5 * (window[0] + window[1]), lag, float(sigma_s * 1e6), fit, n)
+    per_sample = np.sum((y - x @ rotation.T) ** 2, axis=1)
+    return _Fit(
+        lag,
+        float(sigma_s * 1e6),
+        1.0 - residual / max(float(np.sum(y * y)), 1e-12),
+        n,
+        other.time_us[rb] - lag,
+        per_sample,
+        np.sum(y * y, axis=1),
+    )
+
+
+def _shared_core(rough: _Fit, rate_hz: float) -> tuple[float, float] | None:
+    """The longest stretch where the rough fit holds locally (R² ≥ 0.95 over 0.3 s): the shake itself.
+
+    A burst of fast rotation may run into movements the sensors did not share (strapped on different
+    segments); those samples would spoil the fit, so the final fit keeps only this stretch.
+    """
+    n = max(round(0.3 * rate_hz), 1)
+    kernel = np.ones(n) / n
+    residual = np.convolve(rough.residual, kernel, mode="same")
+    local = residual <= 0.05 * np.convolve(rough.energy, kernel, mode="same")
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], local.astype(np.int8), [0]])))
+    runs = [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    if not runs:
+        return None
+    a, b = max(runs, key=lambda r: r[1] - r[0])
+    lo, hi = float(rough.times_us[a]), float(rough.times_us[b - 1])
+    return (lo, hi) if hi - lo >= MIN_SHAKE_S * 1e6 else None
 
 
 def _whole(s: SensorSamples, mask: npt.NDArray[np.bool_]) -> bool:

@@ -33,17 +33,26 @@ from typing import Final
 
 import numpy as np
 
-from imurehab.align.match import ShakeMatch, match_shake, shake_windows
+from imurehab.align.match import ShakeMatch, match_shake, shake_windows, shared_windows
 from imurehab.types import ClockModel, SensorSamples
 from imurehab.types.clock import MAX_DRIFT_PPM
 
 __all__ = ["MIN_SPAN_S", "Alignment", "SensorAlignment", "align_on_shakes"]
 
-MIN_SPAN_S: Final = 30.0
+MIN_SPAN_S: Final = 10.0
 """Two shakes at least this far apart [s] also measure the drift between two clocks."""
 MAX_SEARCH_S: Final = 10.0
 """Largest lag searched [s] whatever the clock bounds."""
 _MAX_WINDOWS: Final = 6
+
+
+def _distinct(matches: list[ShakeMatch]) -> list[ShakeMatch]:
+    """One match per shake (matches whose middles are within 2 s): the most precise."""
+    kept: list[ShakeMatch] = []
+    for m in sorted(matches, key=lambda m: m.sigma_us):
+        if all(abs(m.at_us - k.at_us) > 2e6 for k in kept):
+            kept.append(m)
+    return kept
 
 
 @dataclass(frozen=True)
@@ -125,8 +134,8 @@ def align_on_shakes(sensors: Sequence[SensorSamples]) -> tuple[list[SensorSample
     sensors : list of SensorSamples
         In the same order; the aligned ones with new ``time_us``, ``clocks`` and ``clock_uncertainty_us``.
     alignment : Alignment
-        The reference (None with fewer than two sensors or no shake on it) and, per other sensor,
-        whether and how it was moved.
+        The reference (None with fewer than two sensors or when no sensor shared a shake with it) and,
+        per other sensor, whether and how it was moved.
     """
     out = list(sensors)
     if len(out) < 2:
@@ -134,30 +143,34 @@ def align_on_shakes(sensors: Sequence[SensorSamples]) -> tuple[list[SensorSample
     ref = min(range(len(out)), key=lambda i: _bound(out[i]))
     reference = out[ref]
     windows = shake_windows(reference)[:_MAX_WINDOWS]
-    if not windows:
-        return out, Alignment(None, {})
     result = {}
     for i, other in enumerate(out):
         if i == ref:
             continue
         sid = other.info.sensor_id
-        if len(other.info.clocks) > 1:
-            result[sid] = SensorAlignment(sid, False, "its samples come from several device boots")
-            continue
         allowed = _bound(reference) + _bound(other)
         search = min(allowed + 5000.0, MAX_SEARCH_S * 1e6)
-        found = [m for w in windows if (m := match_shake(reference, other, w, search)) is not None]
+        pair = shared_windows(reference, other)  # finds nothing when the clocks are far apart
+        found = _distinct(
+            [m for w in pair + windows if (m := match_shake(reference, other, w, search)) is not None]
+        )
+        found.sort(key=lambda m: m.at_us)
         agree = [m for m in found if abs(m.lag_us) <= allowed + _lag_bound(m)]
-        if not agree:
+        if len(other.info.clocks) > 1:
+            why = "its samples come from several device boots"
+            result[sid] = SensorAlignment(sid, False, why, tuple(found))
+        elif not agree:
             why = (
                 f"no shake shared with {reference.info.sensor_id}"
                 if not found
                 else f"the shake puts it {found[0].lag_us / 1e3:+.2f} ms from {reference.info.sensor_id}, "
                 f"outside the clocks' ±{allowed / 1e3:.2f} ms"
             )
-            result[sid] = SensorAlignment(sid, False, why, tuple(sorted(found, key=lambda m: m.at_us)))
-            continue
-        out[i], result[sid] = _apply(reference, other, sorted(agree, key=lambda m: m.at_us))
+            result[sid] = SensorAlignment(sid, False, why, tuple(found))
+        else:
+            out[i], result[sid] = _apply(reference, other, agree)
+    if not any(a.matches for a in result.values()):
+        return list(sensors), Alignment(None, {})  # no shake anywhere: nothing to say
     return out, Alignment(reference.info.sensor_id, result)
 
 

@@ -23,7 +23,9 @@ the log a fitted drift). Otherwise they are separate boots. Per boot the message
 through a :class:`~imurehab.ble.movesense_gaps.MeasLossTracker` (each log entry and each stream run a new
 run): ``sample_index`` is on the rate grid and a lost sample is a missing row. Boots follow each other in
 UTC order, a later boot's indices shifted by the samples the rate would have produced in between (as for
-OSP). GSP gives no ranges, so no saturation flags are set.
+OSP). ``device_time`` keeps the stamps as decoded; ``time`` is the clock at the line through each boot's
+(sample index, stamp) pairs, since the whole-ms stamps scatter up to 1 ms about the grid the samples were
+taken on. GSP gives no ranges, so no saturation flags are set.
 """
 
 from __future__ import annotations
@@ -228,6 +230,24 @@ def _indexed(boot: _Boot, rate: float) -> tuple[np.ndarray, np.ndarray, list[Mea
     return np.concatenate(index), np.concatenate([m.device_us for m in kept]).astype(np.int64), kept
 
 
+def _on_grid(index: np.ndarray, device_us: np.ndarray) -> np.ndarray:
+    """Device times of one boot's samples from the line through (sample index, stamped time) [µs].
+
+    A Movesense stamps each message in whole ms since boot and its samples lie on one rate grid of that
+    clock, so the stamps scatter up to 1 ms about a line in the sample index; the line (least squares,
+    its slope the sample period on the device clock) gives each sample's device time to a few µs. Kept
+    as stamped when some stamp is more than 1.5 ms off the line (not one grid).
+    """
+    if len(index) < 3:
+        return device_us
+    k = index - index[0]
+    slope, intercept = np.polyfit(k.astype(np.float64), device_us.astype(np.float64), 1)
+    fitted = intercept + slope * k
+    if np.max(np.abs(fitted - device_us)) > 1500.0:
+        return device_us
+    return np.rint(fitted).astype(np.int64)
+
+
 def movesense_sensor(
     root: JournalRoot, serial: str, folders: list[Path]
 ) -> tuple[SensorSamples, SensorSummary]:
@@ -265,7 +285,7 @@ def movesense_sensor(
     for b, boot in enumerate(boots):
         index, device_us, messages = _indexed(boot, rate)
         clock = fit_arrival_clock(*np.array(boot.arrivals, dtype=np.int64).T, boot_id=b)
-        placed.append((index, device_us, clock.to_utc_us(device_us), messages, clock))
+        placed.append((index, device_us, clock.to_utc_us(_on_grid(index, device_us)), messages, clock))
     placed.sort(key=lambda p: float(p[2][0]))
     rows: list[tuple[Any, Any, Any, list[MeasMessage]]] = []
     previous: tuple[int, float] | None = None

@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from functools import cached_property
@@ -40,7 +41,7 @@ from scipy.spatial.transform import Rotation
 
 from imurehab.simulate.field import GRAVITY, EarthField
 
-__all__ = ["SensorShake"]
+__all__ = ["SensorShake", "ShakeSeries"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -69,12 +70,16 @@ class SensorShake:
         Raised-cosine ramp at each end [s]: the bundle starts and ends at rest.
     seed : int
         Draws the motion and each sensor's orientation in the bundle.
+    mount_seed : int, optional
+        Draws each sensor's orientation in the bundle instead (default ``seed``): shakes of one bundle
+        at different times share it.
     """
 
     start_s: float
     duration_s: float = 3.0
     ramp_s: float = 0.4
     seed: int = 0
+    mount_seed: int | None = None
 
     @cached_property
     def _motion(self) -> dict[str, FloatArray]:
@@ -118,7 +123,8 @@ class SensorShake:
 
     def mount(self, key: str) -> FloatArray:
         """Orientation of sensor ``key`` in the bundle: the matrix taking its vectors to the bundle frame."""
-        rng = random.Random(f"imurehab-shake/{self.seed}/{key}")
+        seed = self.seed if self.mount_seed is None else self.mount_seed
+        rng = random.Random(f"imurehab-shake/{seed}/{key}")
         return Rotation.random(random_state=rng.getrandbits(32)).as_matrix()
 
     def measure(self, t_s: npt.ArrayLike, key: str) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -156,3 +162,78 @@ class SensorShake:
         gyr = omega @ mount
         mag = np.einsum("ji,nkj,k->ni", mount, world, EarthField().vector())
         return acc, gyr, mag
+
+
+@dataclass(frozen=True)
+class ShakeSeries:
+    """Several shakes of the same bundle at different times (e.g. before strapping on and after taking off).
+
+    Has :class:`SensorShake`'s ``contains`` and ``measure``; each sensor keeps one orientation in the
+    bundle across the shakes (the first shake's ``mount``).
+
+    Parameters
+    ----------
+    shakes : tuple of SensorShake
+        In time order, not overlapping.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> both = ShakeSeries((SensorShake(start_s=2.0, seed=1), SensorShake(start_s=40.0, seed=2)))
+    >>> both.contains(np.array([1.0, 3.0, 20.0, 41.0])).tolist()
+    [False, True, False, True]
+    """
+
+    shakes: tuple[SensorShake, ...]
+
+    def __post_init__(self) -> None:
+        for a, b in zip(self.shakes, self.shakes[1:], strict=False):
+            if b.start_s < a.start_s + a.duration_s:
+                raise ValueError("shakes must be in time order and must not overlap")
+
+    @property
+    def start_s(self) -> float:
+        """Start of the first shake [s]."""
+        return self.shakes[0].start_s
+
+    def contains(self, t_s: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Which instants [s] fall inside one of the shakes."""
+        t = np.asarray(t_s, dtype=np.float64)
+        inside = np.zeros(t.shape, dtype=bool)
+        for shake in self.shakes:
+            inside |= shake.contains(t)
+        return inside
+
+    def mount(self, key: str) -> FloatArray:
+        """Orientation of sensor ``key`` in the bundle (see :meth:`SensorShake.mount`)."""
+        return self.shakes[0].mount(key)
+
+    def measure(self, t_s: npt.ArrayLike, key: str) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """What sensor ``key`` measures at the true instants ``t_s`` (see :meth:`SensorShake.measure`).
+
+        Parameters
+        ----------
+        t_s : array_like, shape (N,)
+            True instants [s].
+        key : str
+            The sensor.
+
+        Returns
+        -------
+        acc, gyr, mag : ndarray, shape (N, 3)
+            [m/s²], [rad/s], [µT] in the sensor frame; outside every shake, as the first one at rest.
+        """
+        t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
+        out = [np.empty((t.size, 3)) for _ in range(3)]
+        which = np.zeros(t.size, dtype=np.int64)
+        for i, shake in enumerate(self.shakes):
+            which[shake.contains(t)] = i
+        for i, shake in enumerate(self.shakes):
+            pick = which == i
+            if pick.any():
+                first = self.shakes[0]
+                mount = first.seed if first.mount_seed is None else first.mount_seed
+                same_mount = dataclasses.replace(shake, mount_seed=mount)
+                for o, v in zip(out, same_mount.measure(t[pick], key), strict=True):
+                    o[pick] = v
+        return out[0], out[1], out[2]

@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imurehab.errors import DataValidationError, SimulationError
-from imurehab.simulate.shake import SensorShake
+from imurehab.simulate.shake import SensorShake, ShakeSeries
 from imurehab.virtual import shake_overlay
 from imurehab.virtual._radio import Airtime
 from imurehab.virtual.air import VirtualAir
@@ -204,8 +204,9 @@ class MixedScenario(shake_overlay.ShakeInsideLogs):
         One scenario per family (or several of one family), with distinct addresses and segments.
     seed : int
         Seed of the shared air (its losses).
-    shake : SensorShake, optional
-        Sensors shaken together in their logs: see :mod:`~imurehab.virtual.shake_overlay` (default none).
+    shake : SensorShake or ShakeSeries, optional
+        Sensors shaken together (once, or at both ends) in their logs: see
+        :mod:`~imurehab.virtual.shake_overlay` (default none).
 
     Raises
     ------
@@ -214,7 +215,11 @@ class MixedScenario(shake_overlay.ShakeInsideLogs):
     """
 
     def __init__(
-        self, scenarios: Sequence[FamilyScenario], seed: int = 0, *, shake: SensorShake | None = None
+        self,
+        scenarios: Sequence[FamilyScenario],
+        seed: int = 0,
+        *,
+        shake: SensorShake | ShakeSeries | None = None,
     ) -> None:
         if not scenarios:
             raise DataValidationError("a mixed scenario needs at least one family scenario")

@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from imurehab.errors import SimulationError
-from imurehab.simulate.shake import SensorShake
+from imurehab.simulate.shake import SensorShake, ShakeSeries
 
 if TYPE_CHECKING:
     from imurehab.types import SensorSamples
@@ -55,7 +55,7 @@ TrueInstants = Callable[[npt.NDArray[np.int64], float], FloatArray]
 _SOURCE_NAME = {"acc": 0, "gyro": 1, "mag": 2}  # PolarSource measurement → index in measure()
 
 
-def apply_shake(scenario: FamilyScenario, shake: SensorShake) -> None:
+def apply_shake(scenario: FamilyScenario, shake: SensorShake | ShakeSeries) -> None:
     """Make every sample the scenario's sensors logged inside ``shake`` measure it, at its true instant.
 
     Replaces a shake applied before.
@@ -64,8 +64,8 @@ def apply_shake(scenario: FamilyScenario, shake: SensorShake) -> None:
     ----------
     scenario : FamilyScenario
         One family's scenario, not on an air yet (an OSP one with its sensors not built yet).
-    shake : SensorShake
-        The shake, in air time.
+    shake : SensorShake or ShakeSeries
+        The shake (or shakes), in air time.
 
     Raises
     ------
@@ -124,7 +124,8 @@ def shake_inside_logs(
     duration_s: float = 3.0,
     lead_s: float = 1.0,
     seed: int = 0,
-) -> SensorShake:
+    count: int = 1,
+) -> SensorShake | ShakeSeries:
     """A shake inside every sensor's log: from ``lead_s`` after the latest first logged sample.
 
     Parameters
@@ -134,24 +135,35 @@ def shake_inside_logs(
     duration_s : float
         Length of the shake, ramps included [s].
     lead_s : float
-        From the latest first logged sample to the start of the shake [s].
+        From the latest first logged sample to the start of the shake [s] (and, with ``count`` 2, from
+        the end of the last shake to the earliest last logged sample).
     seed : int
-        Seed of the shake's motion.
+        Seed of the shake's motion (the second shake's is ``seed + 1``).
+    count : int
+        1, or 2: one shake at each end of the logs' overlap (a :class:`ShakeSeries`).
 
     Raises
     ------
     imurehab.errors.SimulationError
-        A sensor logs nothing, or the logs do not overlap for ``lead_s + duration_s``.
+        A sensor logs nothing, or the logs do not overlap for the shakes.
     """
+    if count not in (1, 2):
+        raise SimulationError(f"count must be 1 or 2, got {count}")
     spans = [log_span_s(s, a) for s in scenarios for a in s.addresses]
     start = max(first for first, _ in spans) + lead_s
     end = min(last for _, last in spans)
-    if start + duration_s > end:
+    room = count * duration_s + (count - 1) * lead_s + (lead_s if count > 1 else 0.0)
+    if start + room > end:
         raise SimulationError(
             f"the sensors' logs overlap from {start - lead_s:.3f} s to {end:.3f} s of air time: no room for "
-            f"a {duration_s:g} s shake {lead_s:g} s in"
+            f"{count} shake(s) of {duration_s:g} s {lead_s:g} s in"
         )
-    return SensorShake(start_s=start, duration_s=duration_s, seed=seed)
+    first = SensorShake(start_s=start, duration_s=duration_s, seed=seed)
+    if count == 1:
+        return first
+    last_start = end - lead_s - duration_s
+    last = SensorShake(start_s=last_start, duration_s=duration_s, seed=seed + 1, mount_seed=seed)
+    return ShakeSeries((first, last))
 
 
 class ShakeInsideLogs:
@@ -160,7 +172,9 @@ class ShakeInsideLogs:
     scenarios: list[FamilyScenario]
     seed: int
 
-    def shake_inside_logs(self, duration_s: float = 3.0, seed: int | None = None) -> SensorShake:
+    def shake_inside_logs(
+        self, duration_s: float = 3.0, seed: int | None = None, count: int = 1
+    ) -> SensorShake | ShakeSeries:
         """A shake inside every sensor's log, 1 s after the latest first logged sample (give it as ``shake``).
 
         Parameters
@@ -169,6 +183,9 @@ class ShakeInsideLogs:
             Its length, ramps included [s].
         seed : int, optional
             Seed of its motion (default: the scenario's).
+        count : int
+            2 for a second shake ending 1 s before the earliest last logged sample (sensors shaken
+            together again after being taken off: it measures the drift between their clocks).
 
         Raises
         ------
@@ -176,10 +193,12 @@ class ShakeInsideLogs:
             A sensor logs nothing, or the logs do not overlap long enough.
         """
         seed = self.seed if seed is None else seed
-        return shake_inside_logs(self.scenarios, duration_s=duration_s, seed=seed)
+        return shake_inside_logs(self.scenarios, duration_s=duration_s, seed=seed, count=count)
 
 
-def _logged_rows(scenario: Any, shake: SensorShake) -> Callable[[str, SensorSamples], SensorSamples]:
+def _logged_rows(
+    scenario: Any, shake: SensorShake | ShakeSeries
+) -> Callable[[str, SensorSamples], SensorSamples]:
     """OSP: rewrite logged row ``i`` inside the shake with the shake at ``true_sample_times_s[i]``."""
 
     def overlay(address: str, samples: SensorSamples) -> SensorSamples:
@@ -200,7 +219,7 @@ def _logged_rows(scenario: Any, shake: SensorShake) -> Callable[[str, SensorSamp
     return overlay
 
 
-def _source_overlay(shake: SensorShake, address: str, true_s: TrueInstants) -> SourceOverlay:
+def _source_overlay(shake: SensorShake | ShakeSeries, address: str, true_s: TrueInstants) -> SourceOverlay:
     """Grid families: the shake over the values picked for grid samples inside it."""
 
     def overlay(
