@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from imurehab.align import SensorAlignment, align_on_shakes
+from imurehab.align import Alignment, SensorAlignment, align_on_shakes
 from imurehab.ble.clock import ClockLog, ClockModel
 from imurehab.ble.files import safe_name, write_json_atomic
 from imurehab.ble.layout import JournalRoot
@@ -427,7 +427,9 @@ def _family_reader(family: str) -> tuple[FolderFinder, SensorReader]:
     return load(find), load(read)
 
 
-def write_study(root: JournalRoot, study: tuple[str, str], *, exercise: str | None = None) -> StudyWrite:
+def write_study(
+    root: JournalRoot, study: tuple[str, str], *, exercise: str | None = None, align: bool = True
+) -> StudyWrite:
     """Decode every journal of a study session and (re)write its ``samples`` and ``sessions`` partitions.
 
     Parameters
@@ -438,6 +440,9 @@ def write_study(root: JournalRoot, study: tuple[str, str], *, exercise: str | No
         The study session.
     exercise : str, optional
         Written to ``sessions``.
+    align : bool
+        Put the sensors on one timeline by a shake they shared, where they did
+        (:func:`imurehab.align.align_on_shakes`); False: each sensor on its own clock only.
 
     Returns
     -------
@@ -464,7 +469,8 @@ def write_study(root: JournalRoot, study: tuple[str, str], *, exercise: str | No
             continue
         summaries[serial] = summary
         made.append((serial, models, samples))
-    moved, alignment = align_on_shakes([s for _, _, s in made if len(s)])
+    present = [s for _, _, s in made if len(s)]
+    moved, alignment = align_on_shakes(present) if align else (present, Alignment(None, {}))
     by_id = {s.info.sensor_id: s for s in moved}
     for serial, models, samples in made:
         summary = summaries[serial]
