@@ -193,12 +193,22 @@ def register(app: typer.Typer) -> None:
         fault: FaultOpt = None,
         seed: SeedOpt = 0,
         virtual_family: FamilyOpt = None,
+        virtual_shake: Annotated[
+            bool,
+            typer.Option(
+                "--virtual-shake",
+                help="The virtual sensors were shaken together at both ends of their logs: the sync puts "
+                "them on one timeline by it.",
+            ),
+        ] = False,
         json_: JsonOpt = False,
     ) -> None:
         """Download every sensor's log completely and verified (resumes after drops and crashes).
 
         With --virtual every virtual sensor holds a session of --virtual-minutes: an OSP log, a Polar
-        offline recording, a Movesense Logbook entry or a DOT flash recording.
+        offline recording, a Movesense Logbook entry or a DOT flash recording. Sensors shaken together
+        while they logged (held as one bundle before strapping on, and after taking off) are put on one
+        timeline by that shake (the "shake shift" column; docs/sensors-mixed.md).
         """
         from imurehab.ble import RetryPolicy, find_families
         from imurehab.ble import sync as ble_sync
@@ -207,7 +217,7 @@ def register(app: typer.Typer) -> None:
         scenario = None
         if virtual:
             args = {"minutes": virtual_minutes, "rate_hz": virtual_rate, "faults": fault or (), "seed": seed}
-            scenario = _virtual(virtual_family, virtual_sensors, out, log=True, **args)
+            scenario = _virtual(virtual_family, virtual_sensors, out, log=True, shake=virtual_shake, **args)
         families: dict[str, str | None] = {}
 
         async def go(bars: _Bars | None) -> Any:

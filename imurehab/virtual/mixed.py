@@ -384,8 +384,8 @@ def virtual_scenario(
     state_file : Path, optional
         The OSP scenario's state file (see :class:`~imurehab.virtual.VirtualScenario`).
     shake : bool
-        Shake the sensors together in their logs (implies ``log``; a :class:`MixedScenario` even of one
-        family; see :meth:`MixedScenario.shake_inside_logs`).
+        Shake the sensors together in their logs, at both ends when they are long enough (implies
+        ``log``; a :class:`MixedScenario` even of one family; see :meth:`MixedScenario.shake_inside_logs`).
 
     Raises
     ------
@@ -422,7 +422,9 @@ def virtual_scenario(
             raise DataValidationError(f"{family}: {err}") from None
         first += n
     if shake:
-        return MixedScenario(
-            scenarios, seed=seed, shake=shake_overlay.shake_inside_logs(scenarios, seed=seed)
-        )
+        try:  # at both ends of the logs when they are long enough, else once
+            shakes = shake_overlay.shake_inside_logs(scenarios, seed=seed, count=2)
+        except SimulationError:
+            shakes = shake_overlay.shake_inside_logs(scenarios, seed=seed)
+        return MixedScenario(scenarios, seed=seed, shake=shakes)
     return scenarios[0] if len(scenarios) == 1 else MixedScenario(scenarios, seed=seed)

@@ -119,3 +119,15 @@ def test_stream_virtual_mixed_families_asks_each_its_rate(tmp_path):
     sensors = {s["family"]: s for s in json.loads(res.stdout)["sensors"]}
     assert sorted(sensors) == ["movella-dot", "movesense-gsp"]
     assert all(s["samples"] > 0 for s in sensors.values())
+
+
+def test_sync_virtual_shaken_sensors_land_on_one_timeline(tmp_path):
+    args = ["sync", "--virtual", "--out", str(tmp_path), "--virtual-minutes", "0.3", "--virtual-shake"]
+    args += ["--virtual-family", "osp:1", "--virtual-family", "movella-dot:1", "--json"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    sensors = {s["family"]: s for s in json.loads(res.stdout)["sensors"]}
+    osp, dot = sensors["osp"], sensors["movella-dot"]
+    assert osp["alignment"] is None  # the reference: the smallest clock bound (OSP's round trips)
+    assert dot["alignment"]["applied"] and len(dot["alignment"]["matches"]) == 2
+    assert dot["clock_uncertainty_us"] < osp["clock_uncertainty_us"] + 200.0  # ms before the shake
