@@ -193,6 +193,7 @@ def register(app: typer.Typer) -> None:
         fault: FaultOpt = None,
         seed: SeedOpt = 0,
         virtual_family: FamilyOpt = None,
+        virtual_movement: MovementOpt = None,
         virtual_shake: Annotated[
             bool,
             typer.Option(
@@ -217,6 +218,7 @@ def register(app: typer.Typer) -> None:
         scenario = None
         if virtual:
             args = {"minutes": virtual_minutes, "rate_hz": virtual_rate, "faults": fault or (), "seed": seed}
+            args["movement"] = virtual_movement or "walking"
             scenario = _virtual(virtual_family, virtual_sensors, out, log=True, shake=virtual_shake, **args)
         families: dict[str, str | None] = {}
 
@@ -243,6 +245,8 @@ def register(app: typer.Typer) -> None:
         columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
         with Progress(*columns, console=err_console, disable=json_) as progress:
             report = _run(lambda: go(None if json_ else _Bars(progress, {})))
+        if scenario is not None and report.paths:
+            _store_virtual_placements(out, report, scenario.placed())
         if json_:
             doc = report.to_json()
             for row, s in zip(doc["sensors"], report.sensors, strict=True):
@@ -385,3 +389,19 @@ def _shift_text(alignment: SensorAlignment | None) -> str:
     if not alignment.applied:
         return "not moved"
     return f"{alignment.shift_us / 1e3:+.3f} ms"
+
+
+def _store_virtual_placements(out: Path, report: Any, placed: dict[str, str]) -> None:
+    """Write where the virtual sensors were strapped into the synced session (as a session profile does)."""
+    from imurehab.session.sensors import store_placements
+
+    placements = {
+        s.sensor_id: placed[s.address.upper()]
+        for s in report.sensors
+        if s.sensor_id is not None and s.address.upper() in placed
+    }
+    if placements:
+        from imurehab.errors import DatasetNotFoundError
+
+        with contextlib.suppress(DatasetNotFoundError):  # nothing new was written into this session
+            store_placements(out, report.subject, report.session, placements, None)

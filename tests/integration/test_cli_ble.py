@@ -131,3 +131,9 @@ def test_sync_virtual_shaken_sensors_land_on_one_timeline(tmp_path):
     assert osp["alignment"] is None  # the reference: the smallest clock bound (OSP's round trips)
     assert dot["alignment"]["applied"] and len(dot["alignment"]["matches"]) == 2
     assert dot["clock_uncertainty_us"] < osp["clock_uncertainty_us"] + 200.0  # ms before the shake
+    # where the virtual sensors were strapped is written into the session, as a session profile does
+    placements = pl.read_parquet(tmp_path / "sessions", hive_partitioning=True)["placements"].to_list()[0]
+    assert {p["sensor"]: p["segment"] for p in placements} == {
+        osp["sensor_id"]: "thigh_right",
+        dot["sensor_id"]: "shank_right",
+    }
