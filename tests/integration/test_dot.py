@@ -104,7 +104,7 @@ def test_live_stream_with_loss_a_link_drop_and_a_rollover_reports_every_lost_sam
         for g in s.gaps:
             ks = set(range(g.first_index + first, g.first_index + first + g.count))
             assert (g.cause == "air") == (ks <= air_lost)
-            assert g.cause == "air" or ks & not_sent or len(ks) == 1  # in flight: one sample at most
+            assert g.cause == "air" or ks & not_sent or len(ks) <= 8  # in flight: what the air still held
         assert sum(g.cause == "link" for g in s.gaps) == 1 and sum(g.cause == "air" for g in s.gaps) >= 2
         # the µs clock wrapped during the stream and was unwrapped: one straight time line
         assert device[0] < 2**32 < device[-1]
