@@ -74,6 +74,12 @@ class ShakeMatch:
     n_samples: int
 
 
+def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each run of True in ``mask`` (stop exclusive)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
 def _smoothed_rate(s: SensorSamples) -> FloatArray:
     n = max(round(0.5 * s.info.rate_hz), 1)
     return np.convolve(np.linalg.norm(s.gyr, axis=1), np.ones(n) / n, mode="same")
@@ -95,11 +101,9 @@ def shake_windows(reference: SensorSamples, *, min_rate_rads: float = MIN_RATE_R
         ``(start, end)`` of each burst at least :data:`MIN_SHAKE_S` long [µs since the Unix epoch, its
         stamped timeline], the longest first.
     """
-    fast = np.concatenate([[False], _smoothed_rate(reference) >= min_rate_rads, [False]])
-    edges = np.flatnonzero(np.diff(fast.astype(np.int8)))
     t = reference.time_us
     spans: list[tuple[int, int]] = []
-    for a, b in zip(edges[::2], edges[1::2], strict=True):
+    for a, b in _runs(_smoothed_rate(reference) >= min_rate_rads):
         if spans and t[a] - spans[-1][1] < _MERGE_S * 1e6:  # a short lull inside one shake
             spans[-1] = (spans[-1][0], int(t[b - 1]))
         else:
@@ -147,9 +151,8 @@ def shared_windows(
     cov = mean(x * y) - mx * my
     var = np.maximum(mean(x * x) - mx * mx, 1e-12) * np.maximum(mean(y * y) - my * my, 1e-12)
     ok = (cov / np.sqrt(var) >= 0.9) & (mx >= min_rate_rads) & (my >= min_rate_rads)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
     out = []
-    for a, b in zip(edges[::2], edges[1::2], strict=True):
+    for a, b in _runs(ok):
         start, end = int(grid[a]), int(grid[b - 1 + n - 1])
         if end - start >= MIN_SHAKE_S * 1e6:
             out.append((start, end))
@@ -283,8 +286,7 @@ def _shared_core(rough: _Fit, rate_hz: float) -> tuple[float, float] | None:
     kernel = np.ones(n) / n
     residual = np.convolve(rough.residual, kernel, mode="same")
     local = residual <= 0.05 * np.convolve(rough.energy, kernel, mode="same")
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], local.astype(np.int8), [0]])))
-    runs = [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    runs = _runs(local)
     if not runs:
         return None
     a, b = max(runs, key=lambda r: r[1] - r[0])
