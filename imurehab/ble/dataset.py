@@ -477,7 +477,8 @@ def write_study(
         if samples.info.sensor_id in alignment.applied:
             samples = by_id[samples.info.sensor_id]
             summary.clocks = {c.boot_id: c for c in samples.info.clocks} or summary.clocks
-            summary.clock_uncertainty_us = float(samples.info.clock_uncertainty_us or math.inf)
+            bound = samples.info.clock_uncertainty_us
+            summary.clock_uncertainty_us = math.inf if bound is None else float(bound)
         summary.alignment = alignment.sensors.get(samples.info.sensor_id)
         clocks = {str(boot): model.to_json() for boot, model in {**models, **summary.clocks}.items()}
         record = {"serial": serial, "boots": clocks}
