@@ -65,6 +65,9 @@ class ShakeMatch:
         R² of the fit (share of the other sensor's angular-rate variance explained).
     n_samples : int
         The other sensor's samples in the fit.
+    start_us, end_us : float
+        The stretch fitted (the shake without its ramps), on the reference's timeline [µs since the Unix
+        epoch]; ``at_us`` is its middle.
     """
 
     at_us: float
@@ -72,6 +75,8 @@ class ShakeMatch:
     sigma_us: float
     fit: float
     n_samples: int
+    start_us: float = float("nan")
+    end_us: float = float("nan")
 
 
 def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
@@ -117,7 +122,7 @@ def shared_windows(
 ) -> list[tuple[int, int]]:
     """Stretches where two sensors rotate fast and alike, as stamped (no lag searched).
 
-    The rate magnitudes (orientation-free) on a 100 Hz grid must correlate ≥ 0.9 over 1 s while both
+    The rate magnitudes (orientation-free) on a 50 Hz grid must correlate ≥ 0.9 over 1 s while both
     average ``min_rate_rads``. This finds a shake inside a burst of movements the sensors did not share
     (strapped on different segments), as long as the clocks already agree to a small part of the
     shake's period (tens of ms).
@@ -136,8 +141,8 @@ def shared_windows(
     """
     lo = max(reference.time_us[0], other.time_us[0])
     hi = min(reference.time_us[-1], other.time_us[-1])
-    grid = np.arange(lo, hi, 10_000, dtype=np.float64)
-    n = 100
+    grid = np.arange(lo, hi, 20_000, dtype=np.float64)  # 50 Hz: a 2–6 Hz shake's magnitude is slower
+    n = 50
     if grid.size < 2 * n:
         return []
     x = np.interp(grid, reference.time_us, np.linalg.norm(reference.gyr, axis=1))
@@ -221,7 +226,8 @@ def match_shake(
     fit = None if core is None else _refine(reference, other, core, rough.lag_us)  # type: ignore[union-attr]
     if fit is None or fit.fit < MIN_FIT:
         return None
-    return ShakeMatch(0.5 * (core[0] + core[1]), fit.lag_us, fit.sigma_us, fit.fit, fit.n)  # type: ignore[index]
+    lo, hi = core  # type: ignore[misc]
+    return ShakeMatch(0.5 * (lo + hi), fit.lag_us, fit.sigma_us, fit.fit, fit.n, lo, hi)
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,7 @@ class _Fit:
     times_us: FloatArray  # the other's samples fitted, on the reference's timeline
     residual: FloatArray  # per sample, squared [rad²/s²]
     energy: FloatArray  # per sample, squared angular rate about the mean [rad²/s²]
+    speed: FloatArray  # per sample, angular rate magnitude [rad/s]
 
 
 def _refine(
@@ -273,11 +280,14 @@ def _refine(
         other.time_us[rb] - lag,
         per_sample,
         np.sum(y * y, axis=1),
+        np.linalg.norm(other.gyr[rb], axis=1),
     )
 
 
 def _shared_core(rough: _Fit, rate_hz: float) -> tuple[float, float] | None:
-    """The longest stretch where the rough fit holds locally (R² ≥ 0.95 over 0.3 s): the shake itself.
+    """The shake itself: the longest stretch where the rough fit holds locally and the sensor turns.
+
+    Locally: R² ≥ 0.95 over 0.3 s, with the angular rate at least :data:`MIN_RATE_RADS` there.
 
     A burst of fast rotation may run into movements the sensors did not share (strapped on different
     segments); those samples would spoil the fit, so the final fit keeps only this stretch.
@@ -286,6 +296,7 @@ def _shared_core(rough: _Fit, rate_hz: float) -> tuple[float, float] | None:
     kernel = np.ones(n) / n
     residual = np.convolve(rough.residual, kernel, mode="same")
     local = residual <= 0.05 * np.convolve(rough.energy, kernel, mode="same")
+    local &= np.convolve(rough.speed, kernel, mode="same") >= MIN_RATE_RADS  # moving, not at rest
     runs = _runs(local)
     if not runs:
         return None

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from imurehab.align.worn import worn_recording
 from imurehab.body.angles import HINGE_JOINTS
 from imurehab.body.segments import JOINT_SEGMENTS, sided_segment
 from imurehab.errors import DataValidationError
@@ -118,8 +119,10 @@ def process_recording(
     Returns
     -------
     ProcessedSession
-        ``orientation`` for every sensor (9D where a magnetometer is present), and ``joint_angles`` and
-        ``reps`` for each instrumented hinge joint (from 6D orientations, which indoor magnetic
+        Of the session's longest part between shakes of the sensors held together, if they were
+        (:func:`imurehab.align.worn_recording`; said in ``notes``). ``orientation`` for every sensor
+        (9D where a magnetometer is present), and ``joint_angles`` and ``reps`` for each instrumented
+        hinge joint (from 6D orientations, which indoor magnetic
         disturbances cannot corrupt). Joints that cannot be computed are listed in ``notes``.
     """
     if template is not None:
@@ -128,6 +131,7 @@ def process_recording(
         exercise = exercise if exercise is not None else rec.session.exercise
         template = load_template(exercise) if exercise in list_templates() else None
     placements = rec.session.placements
+    rec, worn_note = worn_recording(rec)  # sensors shaken together in the hand are not the body
 
     def fuse(s: SensorSamples) -> tuple[FusionResult, pl.DataFrame]:
         f = fuse_sensor(s)
@@ -147,7 +151,7 @@ def process_recording(
     on_segment = {seg: sid for sid, seg in placements.items()}
     sensors = {seg: (rec[sid].time_us, fused[sid].quat_6d) for seg, sid in on_segment.items()}
     joints: list[JointResult] = []
-    notes: list[str] = []
+    notes: list[str] = [] if worn_note is None else [worn_note]
     for joint, side, pose in _wanted(template, exercise):
         parent_seg, child_seg = JOINT_SEGMENTS[joint]
         p_seg, c_seg = sided_segment(parent_seg, side), sided_segment(child_seg, side)
