@@ -22,7 +22,6 @@ Usage: ``python benchmarks/mixed_alignment.py [--seeds 0 4] [--minutes 0.3] [--d
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
 import os
 import shutil
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imurehab.ble import RetryPolicy, sync
+from imurehab.ble import RetryPolicy
 from imurehab.ble.dataset import write_study
 from imurehab.ble.layout import JournalRoot
 from imurehab.store import read_table
@@ -40,11 +39,10 @@ from imurehab.virtual import (
     DotScenario,
     MovesenseScenario,
     PolarScenario,
-    VirtualBleakClient,
-    VirtualBleakScanner,
     VirtualScenario,
 )
 from imurehab.virtual.mixed import MixedScenario
+from imurehab.virtual.run import sync_scenario
 
 FAMILIES = ("osp", "movella-dot", "polar-pmd", "movesense-gsp")
 POLICY = RetryPolicy(
@@ -87,21 +85,8 @@ def run_pair(pair: tuple[str, str], seed: int, minutes: float, drift_ppm: float)
     out = Path(tempfile.mkdtemp(prefix="mixed-align-"))
     origin_utc_s = time.time() - time.monotonic()
 
-    async def main():
-        async with mixed.start():
-            return await sync(
-                mixed.addresses,
-                out,
-                client_backend=VirtualBleakClient,
-                scanner_backend=VirtualBleakScanner,
-                families=mixed.families,
-                policy=POLICY,
-                subject="P01",
-                session="mixed",
-            )
-
     try:
-        report = asyncio.run(main())
+        report = sync_scenario(mixed, out, policy=POLICY, subject="P01", session="mixed")
         if not report.complete:
             raise RuntimeError(f"{pair} seed {seed}: sync incomplete: {report.to_json()}")
         root, study = JournalRoot(out), ("P01", "mixed")

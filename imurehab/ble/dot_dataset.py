@@ -121,13 +121,8 @@ def dot_folders(root: JournalRoot, study: tuple[str, str]) -> dict[str, list[Pat
         The study session.
     """
     found = export_folders(root, study)
-    for kind, folder, meta in root.iter_journals():
-        if (
-            kind == "stream"
-            and meta.get("family") == FAMILY
-            and (meta.get("subject"), meta.get("session")) == study
-        ):
-            found.setdefault(str(meta["serial"]), []).append(folder)
+    for serial, folders in root.stream_folders(study, FAMILY).items():
+        found.setdefault(serial, []).extend(folders)
     return found
 
 

@@ -270,6 +270,23 @@ class JournalRoot:
             meta["family"] = family
         return StreamJournal(folder, meta)
 
+    def stream_folders(self, study: tuple[str, str], family: str) -> dict[str, list[Path]]:
+        """One family's live-stream journals of a study session, by serial (in folder order).
+
+        Parameters
+        ----------
+        study : (subject, session)
+            The study session.
+        family : str
+            The ``family`` their meta.json names (``"polar-pmd"``, ``"movella-dot"``, ...).
+        """
+        found: dict[str, list[Path]] = {}
+        for kind, folder, meta in self.iter_journals():
+            if kind == "stream" and meta.get("family") == family:
+                if (meta.get("subject"), meta.get("session")) == study:
+                    found.setdefault(str(meta["serial"]), []).append(folder)
+        return found
+
     def iter_journals(self) -> Iterator[tuple[str, Path, dict[str, Any]]]:
         """Every journal folder: (``"log"`` or ``"stream"``, folder, its meta.json)."""
         if not self.path.is_dir():

@@ -88,14 +88,7 @@ def movesense_folders(root: JournalRoot, study: tuple[str, str]) -> dict[str, li
     study : (subject, session)
         The study session.
     """
-    found: dict[str, list[Path]] = {}
-    for kind, folder, meta in root.iter_journals():
-        if (
-            kind == "stream"
-            and meta.get("family") == FAMILY
-            and (meta.get("subject"), meta.get("session")) == study
-        ):
-            found.setdefault(str(meta["serial"]), []).append(folder)
+    found = root.stream_folders(study, FAMILY)
     for folder in sorted(root.path.glob(f"*/{LOG_PREFIX}*")) if root.path.is_dir() else []:
         meta = read_json(folder / "meta.json") or {}
         if (folder / "verified.json").exists() and (meta.get("subject"), meta.get("session")) == study:

@@ -30,12 +30,7 @@ def polar_folders(root: JournalRoot, study: tuple[str, str]) -> dict[str, list[P
     study : (subject, session)
         The study session.
     """
-    found: dict[str, list[Path]] = {}
-    for kind, folder, meta in root.iter_journals():
-        if kind == "stream" and meta.get("family") == POLAR_FAMILY:
-            if (meta.get("subject"), meta.get("session")) == study:
-                found.setdefault(str(meta["serial"]), []).append(folder)
-    return found
+    return root.stream_folders(study, POLAR_FAMILY)
 
 
 def polar_sensor(root: JournalRoot, serial: str, folders: list[Path]) -> tuple[SensorSamples, SensorSummary]:

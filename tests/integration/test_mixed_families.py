@@ -25,18 +25,17 @@ import time
 import numpy as np
 import pytest
 
-from imurehab.ble import RetryPolicy, sync
+from imurehab.ble import RetryPolicy
 from imurehab.errors import DataValidationError
 from imurehab.store import read_table
 from imurehab.virtual import (
     DotScenario,
     MovesenseScenario,
     PolarScenario,
-    VirtualBleakClient,
-    VirtualBleakScanner,
     VirtualScenario,
 )
 from imurehab.virtual.mixed import MixedScenario, parse_family_specs, virtual_scenario
+from imurehab.virtual.run import sync_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -52,20 +51,7 @@ def run(coroutine, timeout_s=180.0):
 
 
 def sync_mixed(mixed, out):
-    async def main():
-        async with mixed.start():
-            return await sync(
-                mixed.addresses,
-                out,
-                client_backend=VirtualBleakClient,
-                scanner_backend=VirtualBleakScanner,
-                families=mixed.families,
-                policy=FAST,
-                subject="P01",
-                session="mixed",
-            )
-
-    return run(main())
+    return sync_scenario(mixed, out, policy=FAST, subject="P01", session="mixed")
 
 
 def utc_errors_us(mixed, out, report):

@@ -20,24 +20,22 @@ by index, by nearest row or on a clock without its drift.
 
 from __future__ import annotations
 
-import asyncio
 import math
 
 import numpy as np
 import pytest
 
-from imurehab.ble import RetryPolicy, sync
+from imurehab.ble import RetryPolicy
 from imurehab.errors import SimulationError
 from imurehab.store import columns, read_table
 from imurehab.virtual import (
     DotScenario,
     MovesenseScenario,
     PolarScenario,
-    VirtualBleakClient,
-    VirtualBleakScanner,
     VirtualScenario,
 )
 from imurehab.virtual.mixed import MixedScenario, parse_family_specs, virtual_scenario
+from imurehab.virtual.run import sync_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -52,28 +50,8 @@ TOLERANCE = {  # family → (acc [m/s²], gyr [rad/s]): one count of its codec, 
 }
 
 
-def run(coroutine, timeout_s=180.0):
-    async def bounded():
-        return await asyncio.wait_for(coroutine, timeout_s)
-
-    return asyncio.run(bounded())
-
-
 def sync_mixed(mixed, out):
-    async def main():
-        async with mixed.start():
-            return await sync(
-                mixed.addresses,
-                out,
-                client_backend=VirtualBleakClient,
-                scanner_backend=VirtualBleakScanner,
-                families=mixed.families,
-                policy=FAST,
-                subject="P01",
-                session="shake",
-            )
-
-    return run(main())
+    return sync_scenario(mixed, out, policy=FAST, subject="P01", session="shake")
 
 
 def assert_stored_samples_carry_the_shake(mixed, out):
