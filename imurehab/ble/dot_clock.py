@@ -37,7 +37,6 @@ __all__ = [
     "EPOCH_TOLERANCE_S",
     "ClockProbe",
     "clocks_for_export",
-    "latest_clock",
     "measured_clocks",
     "place_recording",
 ]
@@ -134,18 +133,6 @@ def measured_clocks(folder: Path) -> list[tuple[int, ClockModel]]:
         except (OSError, ValueError, KeyError, ProtocolError):
             continue
     return sorted(out, key=lambda m: m[0])
-
-
-def latest_clock(folder: Path) -> ClockModel | None:
-    """The clock fitted to the sensor's latest measurement (None without one).
-
-    Parameters
-    ----------
-    folder : Path
-        The sensor's journal folder.
-    """
-    clocks = measured_clocks(folder)
-    return clocks[-1][1] if clocks else None
 
 
 def clocks_for_export(
